@@ -1,0 +1,95 @@
+"use client";
+/** /activity/: the chart and the global feed (GET /api/activity), paged. */
+import { useCallback, useEffect, useState } from "react";
+import { errorMessage, isNotFound } from "@/lib/api-client";
+import { formatDateTime } from "@/lib/datetime";
+import { Button } from "@/components/ui/button";
+import { EmptyState } from "@/components/ui/empty-state";
+import { Spinner } from "@/components/ui/spinner";
+import { EVENT_LABELS, eventSummary } from "@/features/tasks/event-labels";
+import type { TaskEvent } from "@/features/tasks/types";
+import { listActivity } from "../api/list-activity";
+import { dailyCounts } from "../daily-counts";
+import { ActivityChart } from "./activity-chart";
+
+const DAYS = 14;
+const PAGE = 50;
+
+export function ActivityPage() {
+  const [chart, setChart] = useState<TaskEvent[] | null>(null);
+  const [feed, setFeed] = useState<{ events: TaskEvent[]; total: number } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
+  const [loadingMore, setLoadingMore] = useState(false);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    const fail = (err: unknown) => {
+      if (controller.signal.aborted) return;
+      if (isNotFound(err)) setMissing(true);
+      else setError(errorMessage(err));
+    };
+    listActivity({ limit: PAGE }, controller.signal).then(setFeed, fail);
+    // The chart counts the latest created/completed events (bounded: a few hundred each).
+    Promise.all([
+      listActivity({ limit: 500, eventType: "task.created" }, controller.signal),
+      listActivity({ limit: 500, eventType: "task.completed" }, controller.signal),
+    ]).then(([a, b]) => setChart([...a.events, ...b.events]), fail);
+    return () => controller.abort();
+  }, []);
+
+  const more = useCallback(() => {
+    if (!feed) return;
+    setLoadingMore(true);
+    listActivity({ limit: PAGE, offset: feed.events.length })
+      .then((page) => setFeed({ events: [...feed.events, ...page.events], total: page.total }))
+      .catch((err: unknown) => setError(errorMessage(err)))
+      .finally(() => setLoadingMore(false));
+  }, [feed]);
+
+  return (
+    <div className="space-y-4">
+      <h1 className="text-2xl font-bold">Activity</h1>
+      {missing && <EmptyState title="Activity is not available on this server yet" />}
+      {error && (
+        <p role="alert" className="text-red-700 dark:text-red-400">
+          Could not load the activity: {error}
+        </p>
+      )}
+      {!missing && !error && (
+        <>
+          {chart ? <ActivityChart data={dailyCounts(chart, DAYS)} /> : <Spinner label="Loading chart" />}
+          <section aria-labelledby="feed-heading">
+            <h2 id="feed-heading" className="mb-2 text-lg font-semibold">
+              Recent events
+            </h2>
+            {!feed && <Spinner label="Loading events" />}
+            {feed && feed.events.length === 0 && <EmptyState title="Nothing has happened yet" />}
+            {feed && feed.events.length > 0 && (
+              <ul className="divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white dark:divide-slate-700 dark:border-slate-700 dark:bg-slate-900">
+                {feed.events.map((ev) => (
+                  <li key={ev.id} className="flex flex-wrap items-baseline justify-between gap-2 px-3 py-2 text-sm">
+                    <span>
+                      <span className="font-medium">{EVENT_LABELS[ev.event_type] ?? ev.event_type}</span>{" "}
+                      <a className="text-blue-700 underline dark:text-blue-300" href={`/tasks/view/?id=${encodeURIComponent(ev.task_id)}`}>
+                        {eventSummary(ev) || "task"}
+                      </a>
+                    </span>
+                    <time className="text-xs text-slate-600 dark:text-slate-400" dateTime={ev.timestamp}>
+                      {formatDateTime(ev.timestamp)}
+                    </time>
+                  </li>
+                ))}
+              </ul>
+            )}
+            {feed && feed.events.length < feed.total && (
+              <Button className="mt-3" onClick={more} disabled={loadingMore}>
+                {loadingMore ? "Loading…" : "Load more"}
+              </Button>
+            )}
+          </section>
+        </>
+      )}
+    </div>
+  );
+}
