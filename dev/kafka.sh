@@ -105,7 +105,8 @@ EOF
 }
 
 tool() {
-  java -Xmx256m -Dlog4j2.configurationFile="$KAFKA_HOME/tools-log4j2.properties" \
+  # Short-lived admin JVMs: C1 only and serial GC start faster.
+  java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dlog4j2.configurationFile="$KAFKA_HOME/tools-log4j2.properties" \
     -cp "$KAFKA_LIBS/*" "$@"
 }
 
@@ -211,6 +212,7 @@ start() {
   local t0=$SECONDS offset
   offset="$(stat -c %s "$KAFKA_LOG" 2>/dev/null || echo 0)"
   log "starting Kafka $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT (controller :$KAFKA_CONTROLLER_PORT), log $KAFKA_LOG"
+  # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS holds several options
   nohup java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_HOME/log4j2.properties" -Dkafka.logs.dir="$KAFKA_LOG_DIR" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_CONF" >>"$KAFKA_LOG" 2>&1 </dev/null &
