@@ -2,6 +2,7 @@
 # Build and push the images, install or upgrade the Helm release on DigitalOcean Kubernetes, wait for
 # the rollout and smoke-test the API through the Gateway API route.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"

@@ -2,6 +2,7 @@
 # Install the Dapr control plane on Kubernetes with Helm (no Dapr CLI needed) and, optionally, apply
 # the Todo service's Dapr resources (Components, Subscription, Resiliency, Configuration) from the chart.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"

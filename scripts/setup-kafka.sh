@@ -2,6 +2,7 @@
 # Install Apache Kafka on Kubernetes with the Strimzi operator, in KRaft mode (KafkaNodePool, no
 # ZooKeeper), and create the topics the Todo service uses: task-events and its dead-letter topic.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
 
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"

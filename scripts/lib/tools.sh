@@ -13,7 +13,8 @@ KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.8.0}"
 # The Kubernetes release whose OpenAPI document the rendered manifests are checked against.
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.35.4}"
 DAPR_VERSION="${DAPR_VERSION:-v1.18.0}"
-GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.7.0}"
+# v1.7 needs Go 1.27 in its go.mod, which `go mod download` here (Go 1.26, GOTOOLCHAIN=local) refuses.
+GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.6.3}"
 COMPOSE_GO_VERSION="${COMPOSE_GO_VERSION:-v2.16.2}"
 TERRAFORM_VERSION="${TERRAFORM_VERSION:-v1.13.3}"
 
