@@ -1,6 +1,6 @@
 "use client";
 /** Builder for the rules the form offers: interval, weekdays, monthly by day or by "Nth weekday", end. */
-import { useId } from "react";
+import { useEffect, useId, useState } from "react";
 import { WEEKDAYS, type Frequency, type RuleSpec, type Weekday } from "@/lib/recurrence";
 
 const DAY_SHORT: Record<Weekday, string> = { MO: "Mon", TU: "Tue", WE: "Wed", TH: "Thu", FR: "Fri", SA: "Sat", SU: "Sun" };
@@ -15,6 +15,43 @@ const DAY_LONG: Record<Weekday, string> = {
 };
 const UNITS: Record<Frequency, string> = { DAILY: "day(s)", WEEKLY: "week(s)", MONTHLY: "month(s)", YEARLY: "year(s)" };
 
+/** A number box that lets the person clear it while typing; only valid values reach `onChange`. */
+function IntField({
+  id,
+  value,
+  onChange,
+  label,
+  disabled,
+}: {
+  id?: string;
+  value: number;
+  onChange: (n: number) => void;
+  label?: string;
+  disabled?: boolean;
+}) {
+  const [text, setText] = useState(String(value));
+  useEffect(() => setText((t) => (Number(t) === value ? t : String(value))), [value]);
+  return (
+    <input
+      id={id}
+      type="number"
+      inputMode="numeric"
+      min={1}
+      max={999}
+      aria-label={label}
+      disabled={disabled}
+      value={text}
+      className="field w-20"
+      onChange={(e) => {
+        setText(e.target.value);
+        const n = Number(e.target.value);
+        if (Number.isInteger(n) && n >= 1 && n <= 999) onChange(n);
+      }}
+      onBlur={() => setText(String(value))}
+    />
+  );
+}
+
 export function RecurrenceBuilder({ spec, onChange }: { spec: RuleSpec; onChange: (spec: RuleSpec) => void }) {
   const id = useId();
   const set = (patch: Partial<RuleSpec>) => onChange({ ...spec, ...patch });
@@ -23,15 +60,7 @@ export function RecurrenceBuilder({ spec, onChange }: { spec: RuleSpec; onChange
       <legend className="px-1 text-sm font-medium">Custom repeat</legend>
       <div className="flex flex-wrap items-center gap-2 text-sm">
         <label htmlFor={`${id}-interval`}>Every</label>
-        <input
-          id={`${id}-interval`}
-          type="number"
-          min={1}
-          max={999}
-          value={spec.interval}
-          onChange={(e) => set({ interval: Math.max(1, Math.min(999, Number(e.target.value) || 1)) })}
-          className="field w-20"
-        />
+        <IntField id={`${id}-interval`} value={spec.interval} onChange={(interval) => set({ interval })} />
         <label htmlFor={`${id}-freq`} className="sr-only">
           Unit
         </label>
@@ -175,16 +204,7 @@ export function RecurrenceBuilder({ spec, onChange }: { spec: RuleSpec; onChange
             onChange={() => set({ end: "count" })}
           />
           <label htmlFor={`${id}-count`}>After</label>
-          <input
-            type="number"
-            min={1}
-            max={999}
-            aria-label="Number of times"
-            className="field w-20"
-            value={spec.count}
-            disabled={spec.end !== "count"}
-            onChange={(e) => set({ count: Math.max(1, Math.min(999, Number(e.target.value) || 1)) })}
-          />
+          <IntField label="Number of times" value={spec.count} disabled={spec.end !== "count"} onChange={(count) => set({ count })} />
           <span>times</span>
         </div>
         <div className="flex flex-wrap items-center gap-2">

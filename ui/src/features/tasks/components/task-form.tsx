@@ -3,7 +3,7 @@
 import { useMemo, useState, type FormEvent, type ReactNode } from "react";
 import { ApiError, errorMessage } from "@/lib/api-client";
 import { parseWallInput, timeZoneList } from "@/lib/datetime";
-import { describe, describeRule, expand, parseRule, PRESETS } from "@/lib/recurrence";
+import { defaultSpec, describe, describeRule, expand, parseRule, PRESETS } from "@/lib/recurrence";
 import { Button } from "@/components/ui/button";
 import { createTask } from "../api/create-task";
 import { updateTask } from "../api/update-task";
@@ -299,7 +299,15 @@ export function TaskForm({
             className="field"
             value={values.repeat}
             aria-describedby={described("task-repeat", "repeat")}
-            onChange={(e) => set({ repeat: e.target.value as RepeatMode })}
+            onChange={(e) => {
+              const repeat = e.target.value as RepeatMode;
+              if (repeat === "custom" && values.repeat !== "custom") {
+                // Start the builder from the preset in use, or from the due date's weekday and day.
+                const start = parseWallInput(values.due) ?? undefined;
+                const from = values.repeat !== "none" && values.repeat !== "advanced" ? values.repeat : values.advancedRule;
+                set({ repeat, spec: (from && parseRule(from, start)) || defaultSpec(start) });
+              } else set({ repeat });
+            }}
           >
             {(["none", ...PRESETS, "custom", "advanced"] as RepeatMode[]).map((r) => (
               <option key={r} value={r}>

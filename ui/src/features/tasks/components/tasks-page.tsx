@@ -68,7 +68,12 @@ export function TasksPage() {
   const [filters, setFilters] = useState<TaskFilters>(DEFAULT_FILTERS);
   const [ready, setReady] = useState(false);
   const debouncedSearch = useDebouncedValue(filters.search, SEARCH_DEBOUNCE_MS);
-  const query = useMemo(() => ({ ...filters, search: debouncedSearch }), [filters, debouncedSearch]);
+  // Only the debounced search reaches the query, so typing does not refetch on every key.
+  const { status, priority, tag, sort_by, sort_order } = filters;
+  const query = useMemo<TaskFilters>(
+    () => ({ status, priority, tag, sort_by, sort_order, search: debouncedSearch }),
+    [status, priority, tag, sort_by, sort_order, debouncedSearch],
+  );
 
   useEffect(() => {
     setFilters(filtersFromUrl());
