@@ -1,0 +1,5 @@
+//! Use-cases: the task commands and queries. They depend on the domain and the ports only.
+
+pub mod tasks;
+
+pub use tasks::{AppError, TaskService};

@@ -1,0 +1,201 @@
+//! The task commands (create, update, complete, delete) and queries (get, list, tags).
+//!
+//! Each command reads the task, applies the change in the domain, and writes the new state
+//! together with its event under an optimistic version check, retrying a few times when another
+//! writer got there first (unless the client pinned a version with `If-Match`).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::domain::{
+    DomainEvent, OwnerId, Task, TaskChanges, TaskId, ValidationErrors,
+    task::NewTask,
+};
+use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
+
+/// How often a command retries a read-modify-write that lost a race.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Why a use-case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such task (for this owner).
+    #[error("task not found")]
+    NotFound,
+    /// The input was rejected; nothing was written.
+    #[error("validation failed: {0}")]
+    Validation(#[from] ValidationErrors),
+    /// `If-Match` named another version than the stored one.
+    #[error("the task has changed (current version {current})")]
+    PreconditionFailed {
+        /// The stored version, for the client to refetch.
+        current: i64,
+    },
+    /// Concurrent writers kept winning; the client may retry.
+    #[error("the task is being changed concurrently; retry")]
+    Conflict,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Per-request facts the commands record with their events.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    /// W3C `traceparent` of the incoming request.
+    pub traceparent: Option<String>,
+}
+
+/// The task use-cases.
+#[derive(Clone)]
+pub struct TaskService {
+    store: Arc<dyn TaskStore>,
+    source: Arc<str>,
+    outbox_signal: Arc<Notify>,
+}
+
+impl TaskService {
+    /// `source` names the emitting function in events (CloudEvents `source`); `outbox_signal`
+    /// is notified after every committed write so the relay publishes without waiting.
+    pub fn new(store: Arc<dyn TaskStore>, source: &str, outbox_signal: Arc<Notify>) -> Self {
+        Self { store, source: Arc::from(source), outbox_signal }
+    }
+
+    /// The store, for health checks.
+    pub fn store(&self) -> &Arc<dyn TaskStore> {
+        &self.store
+    }
+
+    fn stamp(&self, mut ev: DomainEvent, ctx: &RequestContext) -> DomainEvent {
+        ev.traceparent.clone_from(&ctx.traceparent);
+        ev
+    }
+
+    fn committed(&self) {
+        self.outbox_signal.notify_one();
+    }
+
+    /// Creates a task.
+    pub async fn create(&self, owner: &OwnerId, input: NewTask, ctx: &RequestContext) -> Result<Task, AppError> {
+        let now = crate::domain::time::now();
+        let task = Task::create(TaskId::new(), owner.clone(), input, now)?;
+        let ev = self.stamp(DomainEvent::created(&task, &self.source, now), ctx);
+        self.store.insert(&task, &[ev]).await?;
+        self.committed();
+        Ok(task)
+    }
+
+    /// Reads one task.
+    pub async fn get(&self, owner: &OwnerId, id: TaskId) -> Result<Task, AppError> {
+        self.store.get(owner, id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Lists tasks.
+    pub async fn list(&self, owner: &OwnerId, query: &ListQuery) -> Result<TaskPage, AppError> {
+        Ok(self.store.list(owner, query).await?)
+    }
+
+    /// Lists tags with their use counts.
+    pub async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, AppError> {
+        Ok(self.store.tags(owner).await?)
+    }
+
+    /// Applies a partial update. A change that changes nothing writes nothing and emits no event.
+    pub async fn update(
+        &self,
+        owner: &OwnerId,
+        id: TaskId,
+        changes: TaskChanges,
+        if_match: Option<i64>,
+        ctx: &RequestContext,
+    ) -> Result<Task, AppError> {
+        self.read_modify_write(owner, id, if_match, |task, now| {
+            let changed = task.apply(changes.clone(), now)?;
+            if changed.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(DomainEvent::updated(task, &changed, &self.source, now)))
+        }, ctx)
+        .await
+    }
+
+    /// Toggles completion (completed ↔ pending).
+    pub async fn toggle_complete(
+        &self,
+        owner: &OwnerId,
+        id: TaskId,
+        if_match: Option<i64>,
+        ctx: &RequestContext,
+    ) -> Result<Task, AppError> {
+        self.read_modify_write(owner, id, if_match, |task, now| {
+            task.toggle_complete(now);
+            Ok(Some(DomainEvent::completed(task, &self.source, now)))
+        }, ctx)
+        .await
+    }
+
+    /// Deletes a task.
+    pub async fn delete(&self, owner: &OwnerId, id: TaskId, if_match: Option<i64>, ctx: &RequestContext)
+    -> Result<(), AppError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let task = self.get(owner, id).await?;
+            check_if_match(if_match, &task)?;
+            let now = crate::domain::time::now();
+            let ev = self.stamp(DomainEvent::deleted(&task, &self.source, now), ctx);
+            match self.store.delete(owner, id, task.version, &[ev]).await? {
+                WriteOutcome::Done => {
+                    self.committed();
+                    return Ok(());
+                }
+                WriteOutcome::NotFound => return Err(AppError::NotFound),
+                WriteOutcome::VersionMismatch => continue,
+            }
+        }
+        Err(AppError::Conflict)
+    }
+
+    async fn read_modify_write<F>(
+        &self,
+        owner: &OwnerId,
+        id: TaskId,
+        if_match: Option<i64>,
+        change: F,
+        ctx: &RequestContext,
+    ) -> Result<Task, AppError>
+    where
+        F: Fn(&mut Task, DateTime<Utc>) -> Result<Option<DomainEvent>, ValidationErrors>,
+    {
+        for _ in 0..MAX_ATTEMPTS {
+            let mut task = self.get(owner, id).await?;
+            check_if_match(if_match, &task)?;
+            let expected = task.version;
+            let now = crate::domain::time::now();
+            let Some(ev) = change(&mut task, now)? else {
+                return Ok(task);
+            };
+            let ev = self.stamp(ev, ctx);
+            match self.store.update(&task, expected, &[ev]).await? {
+                WriteOutcome::Done => {
+                    self.committed();
+                    return Ok(task);
+                }
+                WriteOutcome::NotFound => return Err(AppError::NotFound),
+                WriteOutcome::VersionMismatch if if_match.is_some() => {
+                    let current = self.get(owner, id).await?.version;
+                    return Err(AppError::PreconditionFailed { current });
+                }
+                WriteOutcome::VersionMismatch => continue,
+            }
+        }
+        Err(AppError::Conflict)
+    }
+}
+
+fn check_if_match(if_match: Option<i64>, task: &Task) -> Result<(), AppError> {
+    match if_match {
+        Some(v) if v != task.version => Err(AppError::PreconditionFailed { current: task.version }),
+        _ => Ok(()),
+    }
+}

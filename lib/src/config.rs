@@ -1,0 +1,199 @@
+//! Configuration, read once from the environment into one documented struct. Every variable is
+//! listed in `.env.example`. Secrets are redacted in `Debug`.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (local development).
+    Text,
+    /// One JSON object per line (`LOG_FORMAT=json`, for log collectors).
+    Json,
+}
+
+/// A configuration problem: names the variable and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {var}: {message}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub var: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Defaults that differ between the function binaries and the all-in-one server.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    /// `PORT` when unset.
+    pub port: u16,
+    /// `HOST` when unset.
+    pub host: IpAddr,
+}
+
+/// The process configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// `HOST`: address to bind.
+    pub host: IpAddr,
+    /// `PORT`: port to bind (0 picks a free one).
+    pub port: u16,
+    /// `DATABASE_URL`: `postgres://…` or `sqlite://…`; default a SQLite file in `DATA_DIR`.
+    pub database_url: String,
+    /// `DATA_DIR`: where the default SQLite database lives (default `./data`).
+    pub data_dir: PathBuf,
+    /// `DB_MAX_CONNECTIONS`: pool size for PostgreSQL (default 10).
+    pub db_max_connections: u32,
+    /// `LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: LogFormat,
+    /// `CORS_ORIGINS`: comma-separated origins allowed cross-origin (default none).
+    pub cors_origins: Vec<String>,
+    /// `MAX_BODY_BYTES`: request body limit (default 65536).
+    pub max_body_bytes: usize,
+    /// `UI_DIR`: the built web UI served by the all-in-one server (default `ui/out`).
+    pub ui_dir: PathBuf,
+    /// `DAPR_HTTP_ENDPOINT` or `http://127.0.0.1:$DAPR_HTTP_PORT`: the sidecar, when events go
+    /// through Dapr. `None` means in-process events.
+    pub dapr_endpoint: Option<String>,
+    /// `DAPR_API_TOKEN`: sent to the sidecar.
+    pub dapr_api_token: Option<String>,
+    /// `APP_API_TOKEN`: required from the sidecar on the event routes.
+    pub app_api_token: Option<String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |o: &Option<String>| o.as_ref().map(|_| "***");
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database_url", &crate::storage::redact_url(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("db_max_connections", &self.db_max_connections)
+            .field("log_format", &self.log_format)
+            .field("cors_origins", &self.cors_origins)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("ui_dir", &self.ui_dir)
+            .field("dapr_endpoint", &self.dapr_endpoint)
+            .field("dapr_api_token", &redact(&self.dapr_api_token))
+            .field("app_api_token", &redact(&self.app_api_token))
+            .finish()
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(defaults: &Defaults) -> Result<Self, ConfigError> {
+        Self::from_lookup(defaults, |k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get` (the environment, or a map in tests).
+    pub fn from_lookup(defaults: &Defaults, get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let val = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        fn parse<T: std::str::FromStr>(var: &'static str, v: Option<String>, default: T, what: &str) -> Result<T, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(s) => s.parse().map_err(|_| ConfigError { var, message: format!("'{s}' is not {what}") }),
+            }
+        }
+        let host = parse("HOST", val("HOST"), defaults.host, "an IP address")?;
+        let port = parse("PORT", val("PORT"), defaults.port, "a port number (0-65535)")?;
+        let data_dir = PathBuf::from(val("DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = match val("DATABASE_URL") {
+            Some(u) => {
+                if crate::storage::Backend::from_url(&u).is_none() {
+                    return Err(ConfigError {
+                        var: "DATABASE_URL",
+                        message: "must start with postgres://, postgresql:// or sqlite:".into(),
+                    });
+                }
+                u
+            }
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("todo.db").display()),
+        };
+        let db_max_connections = parse("DB_MAX_CONNECTIONS", val("DB_MAX_CONNECTIONS"), 10u32, "a whole number")?;
+        if db_max_connections == 0 {
+            return Err(ConfigError { var: "DB_MAX_CONNECTIONS", message: "must be at least 1".into() });
+        }
+        let log_format = match val("LOG_FORMAT").as_deref() {
+            None | Some("text") | Some("pretty") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return Err(ConfigError { var: "LOG_FORMAT", message: format!("'{other}' is not text or json") }),
+        };
+        let cors_origins = val("CORS_ORIGINS")
+            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default();
+        let max_body_bytes = parse("MAX_BODY_BYTES", val("MAX_BODY_BYTES"), crate::http::DEFAULT_BODY_LIMIT, "a byte count")?;
+        if max_body_bytes < 1024 {
+            return Err(ConfigError { var: "MAX_BODY_BYTES", message: "must be at least 1024".into() });
+        }
+        let ui_dir = PathBuf::from(val("UI_DIR").unwrap_or_else(|| "ui/out".into()));
+        let dapr_endpoint = match (val("DAPR_HTTP_ENDPOINT"), val("DAPR_HTTP_PORT")) {
+            (Some(e), _) => Some(e.trim_end_matches('/').to_string()),
+            (None, Some(p)) => {
+                let port: u16 = parse("DAPR_HTTP_PORT", Some(p), 0, "a port number")?;
+                Some(format!("http://127.0.0.1:{port}"))
+            }
+            (None, None) => None,
+        };
+        Ok(Config {
+            host,
+            port,
+            database_url,
+            data_dir,
+            db_max_connections,
+            log_format,
+            cors_origins,
+            max_body_bytes,
+            ui_dir,
+            dapr_endpoint,
+            dapr_api_token: val("DAPR_API_TOKEN"),
+            app_api_token: val("APP_API_TOKEN"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn defaults() -> Defaults {
+        Defaults { port: 8000, host: IpAddr::from([127, 0, 0, 1]) }
+    }
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(&defaults(), |k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_sqlite_in_data_dir_on_loopback() {
+        let c = cfg(&[]).expect("valid");
+        assert_eq!(c.port, 8000);
+        assert_eq!(c.host, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(c.database_url, "sqlite://data/todo.db?mode=rwc");
+        assert!(c.dapr_endpoint.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        assert_eq!(cfg(&[("PORT", "eighty")]).expect_err("bad").var, "PORT");
+        assert_eq!(cfg(&[("DATABASE_URL", "mysql://x")]).expect_err("bad").var, "DATABASE_URL");
+        assert_eq!(cfg(&[("LOG_FORMAT", "xml")]).expect_err("bad").var, "LOG_FORMAT");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let c = cfg(&[("DATABASE_URL", "postgres://u:hunter2@h/db"), ("DAPR_API_TOKEN", "tok")]).expect("valid");
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2") && !s.contains("tok\""), "{s}");
+    }
+
+    #[test]
+    fn dapr_port_becomes_a_loopback_endpoint() {
+        assert_eq!(cfg(&[("DAPR_HTTP_PORT", "3500")]).expect("valid").dapr_endpoint.as_deref(), Some("http://127.0.0.1:3500"));
+    }
+}

@@ -1,0 +1,188 @@
+//! Recurrence rules: the spec's presets (`daily`, `weekly`, `monthly`, `yearly`) and RFC 5545
+//! `RRULE` strings, expanded in the task's IANA time zone so local wall-clock times survive DST.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
+
+use super::FieldError;
+
+/// Longest rule text accepted.
+const RULE_MAX_CHARS: usize = 500;
+
+/// A validated recurrence rule, kept in the text form the client gave (presets lower case,
+/// RRULEs upper case without the `RRULE:` prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecurrenceRule {
+    text: String,
+    rrule: String,
+}
+
+impl RecurrenceRule {
+    /// Validates a preset or an RRULE. Sub-hourly frequencies are refused: a task that recurs
+    /// every minute is a mistake, and the rule engine is known to be weak there across DST.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let err = |m: String| FieldError::new("recurrence_rule", m);
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(err("must not be empty (use null to clear it)".into()));
+        }
+        if trimmed.chars().count() > RULE_MAX_CHARS {
+            return Err(err(format!("must be at most {RULE_MAX_CHARS} characters")));
+        }
+        let preset = match trimmed.to_ascii_lowercase().as_str() {
+            "daily" => Some(("daily", "FREQ=DAILY")),
+            "weekly" => Some(("weekly", "FREQ=WEEKLY")),
+            "monthly" => Some(("monthly", "FREQ=MONTHLY")),
+            "yearly" => Some(("yearly", "FREQ=YEARLY")),
+            _ => None,
+        };
+        if let Some((text, rrule)) = preset {
+            return Ok(Self { text: text.to_string(), rrule: rrule.to_string() });
+        }
+        let upper = trimmed.to_ascii_uppercase();
+        let body = upper.strip_prefix("RRULE:").unwrap_or(&upper).trim().to_string();
+        if body.contains('\n') || body.contains('\r') || body.contains("DTSTART") {
+            return Err(err("must be a single RRULE line without DTSTART (the task's due date is the start)".into()));
+        }
+        if !body.starts_with("FREQ=") && !body.contains(";FREQ=") {
+            return Err(err(
+                "must be daily, weekly, monthly, yearly, or an RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO,WE".into(),
+            ));
+        }
+        let parsed = RRule::<Unvalidated>::from_str(&body).map_err(|e| err(format!("invalid RRULE: {e}")))?;
+        if matches!(parsed.get_freq(), Frequency::Minutely | Frequency::Secondly) {
+            return Err(err("FREQ must be HOURLY or slower".into()));
+        }
+        let probe_start = rrule::Tz::UTC
+            .with_ymd_and_hms(2026, 1, 1, 9, 0, 0)
+            .single()
+            .ok_or_else(|| err("internal: probe date".into()))?;
+        parsed.validate(probe_start).map_err(|e| err(format!("invalid RRULE: {e}")))?;
+        Ok(Self { text: body.clone(), rrule: body })
+    }
+
+    /// The text stored and returned to clients.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The equivalent RRULE body (presets expanded).
+    pub fn as_rrule(&self) -> &str {
+        &self.rrule
+    }
+
+    /// The first occurrence strictly after `after`, for a series that started at
+    /// `series_start` (the first occurrence's due time), expanded in `tz`.
+    /// `None` when the rule has ended (COUNT exhausted or past UNTIL).
+    pub fn next_after(
+        &self,
+        series_start: DateTime<Utc>,
+        tz: chrono_tz::Tz,
+        after: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let start = series_start.with_timezone(&rrule::Tz::Tz(tz));
+        let rule = RRule::<Unvalidated>::from_str(&self.rrule).ok()?;
+        let set: RRuleSet = rule.build(start).ok()?;
+        let after_local = after.with_timezone(&rrule::Tz::Tz(tz));
+        let found = set.after(after_local).all(1);
+        found.dates.first().map(|d| d.with_timezone(&Utc))
+    }
+}
+
+impl fmt::Display for RecurrenceRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What the next occurrence is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecurrenceAnchor {
+    /// From the schedule: the next slot after the current due date (a late completion does not
+    /// shift the series).
+    #[default]
+    Schedule,
+    /// From the completion time: the next slot after the moment the task was completed.
+    Completion,
+}
+
+impl RecurrenceAnchor {
+    /// Wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecurrenceAnchor::Schedule => "schedule",
+            RecurrenceAnchor::Completion => "completion",
+        }
+    }
+}
+
+impl FromStr for RecurrenceAnchor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "schedule" => Ok(Self::Schedule),
+            "completion" => Ok(Self::Completion),
+            _ => Err("must be one of: schedule, completion".into()),
+        }
+    }
+}
+
+/// Convenience for tests and callers holding a local wall-clock time.
+pub fn local_to_utc(tz: chrono_tz::Tz, y: i32, mo: u32, d: u32, h: u32, mi: u32) -> Option<DateTime<Utc>> {
+    tz.with_ymd_and_hms(y, mo, d, h, mi, 0).single().map(|dt| dt.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::America::New_York;
+
+    #[test]
+    fn presets_and_rrules_parse() {
+        assert_eq!(RecurrenceRule::parse("Weekly").expect("valid").as_str(), "weekly");
+        let r = RecurrenceRule::parse("rrule:freq=monthly;bymonthday=-1").expect("valid");
+        assert_eq!(r.as_str(), "FREQ=MONTHLY;BYMONTHDAY=-1");
+        assert!(RecurrenceRule::parse("FREQ=WEEKLY;BYDAY=1MO,-1FR").is_ok());
+        assert!(RecurrenceRule::parse("FREQ=MONTHLY;BYDAY=TU;BYSETPOS=2").is_ok());
+    }
+
+    #[test]
+    fn bad_rules_are_rejected_with_a_reason() {
+        for bad in ["", "fortnightly", "FREQ=SOMETIMES", "FREQ=DAILY;INTERVAL=0", "FREQ=MINUTELY",
+            "DTSTART:20260101T090000Z\nRRULE:FREQ=DAILY", "FREQ=WEEKLY;BYDAY=XX", "FREQ=MONTHLY;BYMONTHDAY=32"] {
+            let e = RecurrenceRule::parse(bad).expect_err(bad);
+            assert_eq!(e.field, "recurrence_rule");
+        }
+    }
+
+    #[test]
+    fn nine_oclock_stays_nine_across_dst() {
+        // DST starts in New York on 2026-03-08.
+        let r = RecurrenceRule::parse("daily").expect("valid");
+        let start = local_to_utc(New_York, 2026, 3, 6, 9, 0).expect("time");
+        let mut cur = start;
+        for day in 7..=10 {
+            cur = r.next_after(start, New_York, cur).expect("next");
+            assert_eq!(cur, local_to_utc(New_York, 2026, 3, day, 9, 0).expect("time"));
+        }
+    }
+
+    #[test]
+    fn count_ends_the_series() {
+        let r = RecurrenceRule::parse("FREQ=DAILY;COUNT=2").expect("valid");
+        let start = local_to_utc(New_York, 2026, 1, 1, 9, 0).expect("time");
+        let second = r.next_after(start, New_York, start).expect("second");
+        assert!(r.next_after(start, New_York, second).is_none());
+    }
+
+    #[test]
+    fn february_30_is_skipped() {
+        let r = RecurrenceRule::parse("FREQ=MONTHLY;BYMONTHDAY=30").expect("valid");
+        let start = local_to_utc(New_York, 2026, 1, 30, 9, 0).expect("time");
+        let next = r.next_after(start, New_York, start).expect("next");
+        assert_eq!(next, local_to_utc(New_York, 2026, 3, 30, 9, 0).expect("time"));
+    }
+}

@@ -1,0 +1,745 @@
+//! The task aggregate and its field types.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::recurrence::{RecurrenceAnchor, RecurrenceRule};
+use super::{FieldError, ValidationErrors};
+
+/// Maximum length of a title, in characters, after trimming.
+pub const TITLE_MAX_CHARS: usize = 200;
+/// Maximum length of a description, in characters.
+pub const DESCRIPTION_MAX_CHARS: usize = 2000;
+/// Maximum number of tags on one task.
+pub const TAGS_MAX: usize = 20;
+/// Maximum length of one tag, in characters, after trimming.
+pub const TAG_MAX_CHARS: usize = 50;
+
+/// A task's identity (a UUID; new ids are v7, so they sort by creation time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(pub Uuid);
+
+impl TaskId {
+    /// A fresh, time-ordered id.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Parses a path segment; the error names the parameter `id`.
+    pub fn parse(s: &str) -> Result<Self, FieldError> {
+        Uuid::parse_str(s.trim())
+            .map(Self)
+            .map_err(|_| FieldError::new("id", "must be a UUID such as 0195c7a0-6b1e-7c3a-9f00-2f1d6f3e9a10"))
+    }
+}
+
+impl Default for TaskId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// Who owns a task. Until authentication exists every task belongs to [`OwnerId::local`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OwnerId(String);
+
+impl OwnerId {
+    /// The single owner used before authentication exists.
+    pub fn local() -> Self {
+        Self("local".to_string())
+    }
+
+    /// Wraps a stored owner id.
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
+    }
+
+    /// The owner id as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A title: 1–200 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTitle(String);
+
+impl TaskTitle {
+    /// Validates and normalises (trims) a title.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return Err(FieldError::new("title", "must not be empty"));
+        }
+        let n = t.chars().count();
+        if n > TITLE_MAX_CHARS {
+            return Err(FieldError::new(
+                "title",
+                format!("must be at most {TITLE_MAX_CHARS} characters (got {n})"),
+            ));
+        }
+        if t.chars().any(|c| c.is_control()) {
+            return Err(FieldError::new("title", "must not contain control characters such as line breaks"));
+        }
+        Ok(Self(t.to_string()))
+    }
+
+    /// The title text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key titles sort by: Unicode lower case, so both databases order titles identically.
+    pub fn sort_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A description: at most 2000 characters. Empty (after trimming) is stored as no description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    /// Validates a description; `Ok(None)` for a blank one.
+    pub fn parse(raw: &str) -> Result<Option<Self>, FieldError> {
+        let n = raw.chars().count();
+        if n > DESCRIPTION_MAX_CHARS {
+            return Err(FieldError::new(
+                "description",
+                format!("must be at most {DESCRIPTION_MAX_CHARS} characters (got {n})"),
+            ));
+        }
+        if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+            return Err(FieldError::new("description", "must not contain control characters"));
+        }
+        if raw.trim().is_empty() { Ok(None) } else { Ok(Some(Self(raw.to_string()))) }
+    }
+
+    /// The description text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Not started.
+    Pending,
+    /// Being worked on.
+    InProgress,
+    /// Done; `completed_at` is set exactly when a task is in this state.
+    Completed,
+}
+
+impl Status {
+    /// All values, for error messages and docs.
+    pub const ALL: [Status; 3] = [Status::Pending, Status::InProgress, Status::Completed];
+
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::InProgress => "in_progress",
+            Status::Completed => "completed",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| "must be one of: pending, in_progress, completed".to_string())
+    }
+}
+
+/// How important a task is. Ordered by meaning: `Low < Medium < High`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Low importance.
+    Low,
+    /// The default.
+    Medium,
+    /// High importance.
+    High,
+}
+
+impl Priority {
+    /// All values, in order of meaning.
+    pub const ALL: [Priority; 3] = [Priority::Low, Priority::Medium, Priority::High];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+        }
+    }
+
+    /// The stored rank (1..=3), which is what the databases sort by.
+    pub fn rank(self) -> i16 {
+        match self {
+            Priority::Low => 1,
+            Priority::Medium => 2,
+            Priority::High => 3,
+        }
+    }
+
+    /// Inverse of [`Priority::rank`].
+    pub fn from_rank(rank: i16) -> Option<Self> {
+        Priority::ALL.into_iter().find(|p| p.rank() == rank)
+    }
+}
+
+impl FromStr for Priority {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Priority::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| "must be one of: low, medium, high".to_string())
+    }
+}
+
+/// One tag: 1–50 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(String);
+
+impl Tag {
+    /// Validates one tag; `field` is the name used in errors (e.g. `tags[2]` or `tag`).
+    pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return Err(FieldError::new(field, "a tag must not be empty"));
+        }
+        let n = t.chars().count();
+        if n > TAG_MAX_CHARS {
+            return Err(FieldError::new(field, format!("a tag must be at most {TAG_MAX_CHARS} characters (got {n})")));
+        }
+        if t.chars().any(char::is_control) {
+            return Err(FieldError::new(field, "a tag must not contain control characters"));
+        }
+        Ok(Self(t.to_string()))
+    }
+
+    /// The tag text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A task's tags: at most 20, duplicates removed, first-seen order kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tags(Vec<Tag>);
+
+impl Tags {
+    /// Validates a list of raw tags.
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let mut tags: Vec<Tag> = Vec::with_capacity(raw.len());
+        for (i, r) in raw.iter().enumerate() {
+            match Tag::parse(r.as_ref(), &format!("tags[{i}]")) {
+                Ok(t) if !tags.contains(&t) => tags.push(t),
+                Ok(_) => {}
+                Err(e) => errors.0.push(e),
+            }
+        }
+        if tags.len() > TAGS_MAX {
+            errors.push("tags", format!("at most {TAGS_MAX} tags are allowed (got {})", tags.len()));
+        }
+        errors.into_result().map(|()| Self(tags))
+    }
+
+    /// Builds tags from already-validated storage.
+    pub fn from_stored(raw: Vec<String>) -> Self {
+        Self(raw.into_iter().map(Tag).collect())
+    }
+
+    /// The tags as strings.
+    pub fn as_strings(&self) -> Vec<String> {
+        self.0.iter().map(|t| t.0.clone()).collect()
+    }
+
+    /// Iterates over the tags.
+    pub fn iter(&self) -> impl Iterator<Item = &Tag> {
+        self.0.iter()
+    }
+}
+
+/// An IANA time zone name (e.g. `Europe/Paris`), checked against the tz database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZoneName(chrono_tz::Tz);
+
+impl TimeZoneName {
+    /// Validates a zone name.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        raw.trim().parse::<chrono_tz::Tz>().map(Self).map_err(|_| {
+            FieldError::new(
+                "timezone",
+                format!(
+                    "'{}' is not an IANA time zone name such as Europe/Paris or America/New_York",
+                    super::time::truncate_for_message(raw, 64)
+                ),
+            )
+        })
+    }
+
+    /// UTC.
+    pub fn utc() -> Self {
+        Self(chrono_tz::UTC)
+    }
+
+    /// The zone.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.0
+    }
+
+    /// The canonical name.
+    pub fn as_str(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+impl Default for TimeZoneName {
+    fn default() -> Self {
+        Self::utc()
+    }
+}
+
+/// A task. Invariants upheld by every constructor and mutator here:
+/// - `status == Completed` exactly when `completed_at` is set;
+/// - `recurrence_rule` is set exactly when the task is recurring, and then `series_id` is set;
+/// - `version` grows by one on every change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Identity.
+    pub id: TaskId,
+    /// Owner (a fixed local owner until authentication exists).
+    pub owner: OwnerId,
+    /// Title.
+    pub title: TaskTitle,
+    /// Optional description.
+    pub description: Option<Description>,
+    status: Status,
+    /// Priority.
+    pub priority: Priority,
+    /// Tags.
+    pub tags: Tags,
+    /// When the task is due.
+    pub due_date: Option<DateTime<Utc>>,
+    /// When to remind the owner.
+    pub reminder_at: Option<DateTime<Utc>>,
+    recurrence_rule: Option<RecurrenceRule>,
+    /// Whether the next occurrence is scheduled from the due date or from the completion time.
+    pub recurrence_anchor: RecurrenceAnchor,
+    /// The zone recurrences are expanded in (9:00 stays 9:00 across DST).
+    pub timezone: TimeZoneName,
+    series_id: Option<TaskId>,
+    completed_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version (the `ETag`).
+    pub version: i64,
+}
+
+/// What a client supplies to create a task, already validated field by field.
+#[derive(Debug, Clone, Default)]
+pub struct NewTask {
+    /// Title (required).
+    pub title: Option<TaskTitle>,
+    /// Description.
+    pub description: Option<Description>,
+    /// Initial status (default pending).
+    pub status: Option<Status>,
+    /// Priority (default medium).
+    pub priority: Option<Priority>,
+    /// Tags.
+    pub tags: Option<Tags>,
+    /// Due date.
+    pub due_date: Option<DateTime<Utc>>,
+    /// Reminder time.
+    pub reminder_at: Option<DateTime<Utc>>,
+    /// Explicit recurring flag.
+    pub is_recurring: Option<bool>,
+    /// Recurrence rule.
+    pub recurrence_rule: Option<RecurrenceRule>,
+    /// Recurrence anchor.
+    pub recurrence_anchor: Option<RecurrenceAnchor>,
+    /// Time zone.
+    pub timezone: Option<TimeZoneName>,
+}
+
+/// A partial update. Outer `None`: leave the field alone; `Some(None)`: clear it.
+#[derive(Debug, Clone, Default)]
+pub struct TaskChanges {
+    /// New title.
+    pub title: Option<TaskTitle>,
+    /// New or cleared description.
+    pub description: Option<Option<Description>>,
+    /// New status.
+    pub status: Option<Status>,
+    /// New priority.
+    pub priority: Option<Priority>,
+    /// New tags.
+    pub tags: Option<Tags>,
+    /// New or cleared due date.
+    pub due_date: Option<Option<DateTime<Utc>>>,
+    /// New or cleared reminder.
+    pub reminder_at: Option<Option<DateTime<Utc>>>,
+    /// New recurring flag.
+    pub is_recurring: Option<bool>,
+    /// New or cleared recurrence rule.
+    pub recurrence_rule: Option<Option<RecurrenceRule>>,
+    /// New anchor.
+    pub recurrence_anchor: Option<RecurrenceAnchor>,
+    /// New time zone.
+    pub timezone: Option<TimeZoneName>,
+}
+
+/// Resolves the recurring flag and rule supplied together into the rule to store.
+fn resolve_recurrence(
+    is_recurring: Option<bool>,
+    rule: Option<Option<RecurrenceRule>>,
+    current: Option<RecurrenceRule>,
+) -> Result<Option<RecurrenceRule>, FieldError> {
+    match (is_recurring, rule) {
+        (Some(false), Some(Some(_))) => Err(FieldError::new(
+            "recurrence_rule",
+            "must be null or omitted when is_recurring is false",
+        )),
+        (Some(false), _) => Ok(None),
+        (Some(true), Some(Some(r))) | (None, Some(Some(r))) => Ok(Some(r)),
+        (Some(true), Some(None)) => Err(FieldError::new(
+            "recurrence_rule",
+            "is required when is_recurring is true (daily, weekly, monthly, yearly or an RRULE)",
+        )),
+        (Some(true), None) => current.map(Some).ok_or_else(|| {
+            FieldError::new(
+                "recurrence_rule",
+                "is required when is_recurring is true (daily, weekly, monthly, yearly or an RRULE)",
+            )
+        }),
+        (None, Some(None)) => Ok(None),
+        (None, None) => Ok(current),
+    }
+}
+
+impl Task {
+    /// Creates a task from validated input at `now`.
+    pub fn create(id: TaskId, owner: OwnerId, input: NewTask, now: DateTime<Utc>) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let title = input.title.ok_or_else(|| FieldError::new("title", "is required"));
+        let rule = resolve_recurrence(input.is_recurring, input.recurrence_rule.map(Some), None);
+        let (title, rule) = match (title, rule) {
+            (Ok(t), Ok(r)) => (t, r),
+            (t, r) => {
+                if let Err(e) = t {
+                    errors.0.push(e);
+                }
+                if let Err(e) = r {
+                    errors.0.push(e);
+                }
+                return Err(errors);
+            }
+        };
+        let status = input.status.unwrap_or(Status::Pending);
+        let task = Task {
+            id,
+            owner,
+            title,
+            description: input.description,
+            status,
+            priority: input.priority.unwrap_or(Priority::Medium),
+            tags: input.tags.unwrap_or_default(),
+            due_date: input.due_date,
+            reminder_at: input.reminder_at,
+            series_id: rule.as_ref().map(|_| id),
+            recurrence_rule: rule,
+            recurrence_anchor: input.recurrence_anchor.unwrap_or_default(),
+            timezone: input.timezone.unwrap_or_default(),
+            completed_at: (status == Status::Completed).then_some(now),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        Ok(task)
+    }
+
+    /// Rebuilds a task from storage. Repairs nothing: storage holds only values that passed
+    /// validation, and the schema's checks keep `status`/`completed_at` consistent.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        id: TaskId,
+        owner: OwnerId,
+        title: TaskTitle,
+        description: Option<Description>,
+        status: Status,
+        priority: Priority,
+        tags: Tags,
+        due_date: Option<DateTime<Utc>>,
+        reminder_at: Option<DateTime<Utc>>,
+        recurrence_rule: Option<RecurrenceRule>,
+        recurrence_anchor: RecurrenceAnchor,
+        timezone: TimeZoneName,
+        series_id: Option<TaskId>,
+        completed_at: Option<DateTime<Utc>>,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+        version: i64,
+    ) -> Self {
+        Task {
+            id,
+            owner,
+            title,
+            description,
+            status,
+            priority,
+            tags,
+            due_date,
+            reminder_at,
+            recurrence_rule,
+            recurrence_anchor,
+            timezone,
+            series_id,
+            completed_at,
+            created_at,
+            updated_at,
+            version,
+        }
+    }
+
+    /// Current status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// When the task was completed; set exactly when `status` is completed.
+    pub fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.completed_at
+    }
+
+    /// The recurrence rule, when the task is recurring.
+    pub fn recurrence_rule(&self) -> Option<&RecurrenceRule> {
+        self.recurrence_rule.as_ref()
+    }
+
+    /// Whether completing the task schedules a next occurrence.
+    pub fn is_recurring(&self) -> bool {
+        self.recurrence_rule.is_some()
+    }
+
+    /// The series a recurring task belongs to (the id of its first occurrence).
+    pub fn series_id(&self) -> Option<TaskId> {
+        self.series_id
+    }
+
+    /// Sets the status, keeping `completed_at` in agreement. Returns whether anything changed.
+    fn set_status(&mut self, status: Status, now: DateTime<Utc>) -> bool {
+        if self.status == status {
+            return false;
+        }
+        self.status = status;
+        self.completed_at = (status == Status::Completed).then_some(now);
+        true
+    }
+
+    /// The complete endpoint's toggle: completed ↔ pending (in-progress counts as not done).
+    pub fn toggle_complete(&mut self, now: DateTime<Utc>) {
+        let next = if self.status == Status::Completed { Status::Pending } else { Status::Completed };
+        self.set_status(next, now);
+        self.touch(now);
+    }
+
+    fn touch(&mut self, now: DateTime<Utc>) {
+        self.updated_at = now;
+        self.version += 1;
+    }
+
+    /// Applies a partial update and returns the JSON names of the fields whose value changed
+    /// (empty when the update changes nothing, in which case the version is not bumped).
+    pub fn apply(&mut self, c: TaskChanges, now: DateTime<Utc>) -> Result<Vec<&'static str>, ValidationErrors> {
+        let rule = resolve_recurrence(c.is_recurring, c.recurrence_rule, self.recurrence_rule.clone())
+            .map_err(ValidationErrors::from)?;
+        let mut changed = Vec::new();
+        macro_rules! set {
+            ($field:ident, $value:expr, $name:literal) => {{
+                let v = $value;
+                if self.$field != v {
+                    self.$field = v;
+                    changed.push($name);
+                }
+            }};
+        }
+        if let Some(v) = c.title {
+            set!(title, v, "title");
+        }
+        if let Some(v) = c.description {
+            set!(description, v, "description");
+        }
+        if let Some(v) = c.priority {
+            set!(priority, v, "priority");
+        }
+        if let Some(v) = c.tags {
+            set!(tags, v, "tags");
+        }
+        if let Some(v) = c.due_date {
+            set!(due_date, v, "due_date");
+        }
+        if let Some(v) = c.reminder_at {
+            set!(reminder_at, v, "reminder_at");
+        }
+        if let Some(v) = c.recurrence_anchor {
+            set!(recurrence_anchor, v, "recurrence_anchor");
+        }
+        if let Some(v) = c.timezone {
+            set!(timezone, v, "timezone");
+        }
+        let was_recurring = self.is_recurring();
+        set!(recurrence_rule, rule, "recurrence_rule");
+        if was_recurring != self.is_recurring() {
+            changed.push("is_recurring");
+        }
+        if self.series_id.is_none() && self.recurrence_rule.is_some() {
+            self.series_id = Some(self.id);
+        }
+        if let Some(s) = c.status {
+            if self.set_status(s, now) {
+                changed.push("status");
+                changed.push("completed_at");
+            }
+        }
+        if !changed.is_empty() {
+            self.touch(now);
+        }
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::parse_rfc3339;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        parse_rfc3339(s).expect("valid time")
+    }
+
+    fn new_task(title: &str) -> NewTask {
+        NewTask { title: Some(TaskTitle::parse(title).expect("valid")), ..NewTask::default() }
+    }
+
+    #[test]
+    fn title_is_trimmed_and_bounded() {
+        assert_eq!(TaskTitle::parse("  Buy milk ").expect("valid").as_str(), "Buy milk");
+        assert!(TaskTitle::parse("   ").is_err());
+        assert!(TaskTitle::parse(&"x".repeat(201)).is_err());
+        assert!(TaskTitle::parse(&"é".repeat(200)).is_ok(), "limit counts characters, not bytes");
+        assert!(TaskTitle::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn tags_are_deduplicated_and_bounded() {
+        let tags = Tags::parse(&["work", " work ", "home"]).expect("valid");
+        assert_eq!(tags.as_strings(), vec!["work", "home"]);
+        let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+        assert!(Tags::parse(&many).is_err());
+        let err = Tags::parse(&["ok", ""]).expect_err("empty tag");
+        assert_eq!(err.0[0].field, "tags[1]");
+    }
+
+    #[test]
+    fn priority_orders_by_meaning() {
+        assert!(Priority::Low < Priority::Medium && Priority::Medium < Priority::High);
+        assert_eq!(Priority::from_rank(Priority::High.rank()), Some(Priority::High));
+        assert!("urgent".parse::<Priority>().is_err());
+    }
+
+    #[test]
+    fn created_completed_task_has_completed_at() {
+        let now = t("2026-01-01T00:00:00Z");
+        let mut input = new_task("x");
+        input.status = Some(Status::Completed);
+        let task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        assert_eq!(task.completed_at(), Some(now));
+    }
+
+    #[test]
+    fn toggle_keeps_status_and_completed_at_in_agreement() {
+        let now = t("2026-01-01T00:00:00Z");
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), new_task("x"), now).expect("valid");
+        task.toggle_complete(t("2026-01-02T00:00:00Z"));
+        assert_eq!(task.status(), Status::Completed);
+        assert_eq!(task.completed_at(), Some(t("2026-01-02T00:00:00Z")));
+        assert_eq!(task.version, 2);
+        task.toggle_complete(t("2026-01-03T00:00:00Z"));
+        assert_eq!(task.status(), Status::Pending);
+        assert_eq!(task.completed_at(), None);
+    }
+
+    #[test]
+    fn patch_status_updates_completed_at_and_reports_changes() {
+        let now = t("2026-01-01T00:00:00Z");
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), new_task("x"), now).expect("valid");
+        let later = t("2026-01-05T00:00:00Z");
+        let changed = task
+            .apply(TaskChanges { status: Some(Status::Completed), ..TaskChanges::default() }, later)
+            .expect("valid");
+        assert_eq!(changed, vec!["status", "completed_at"]);
+        assert_eq!(task.completed_at(), Some(later));
+        let changed = task
+            .apply(TaskChanges { status: Some(Status::InProgress), ..TaskChanges::default() }, later)
+            .expect("valid");
+        assert!(changed.contains(&"status"));
+        assert_eq!(task.completed_at(), None);
+    }
+
+    #[test]
+    fn a_no_op_patch_does_not_bump_the_version() {
+        let now = t("2026-01-01T00:00:00Z");
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), new_task("x"), now).expect("valid");
+        let changed = task
+            .apply(TaskChanges { title: Some(TaskTitle::parse("x").expect("valid")), ..TaskChanges::default() }, now)
+            .expect("valid");
+        assert!(changed.is_empty());
+        assert_eq!(task.version, 1);
+    }
+
+    #[test]
+    fn recurring_flag_and_rule_must_agree() {
+        let now = t("2026-01-01T00:00:00Z");
+        let mut input = new_task("x");
+        input.is_recurring = Some(true);
+        assert!(Task::create(TaskId::new(), OwnerId::local(), input, now).is_err());
+
+        let mut input = new_task("x");
+        input.recurrence_rule = Some(RecurrenceRule::parse("daily").expect("valid"));
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        assert!(task.is_recurring());
+        assert_eq!(task.series_id(), Some(task.id));
+
+        let changed = task
+            .apply(TaskChanges { is_recurring: Some(false), ..TaskChanges::default() }, now)
+            .expect("valid");
+        assert!(changed.contains(&"is_recurring"));
+        assert!(task.recurrence_rule().is_none());
+    }
+}

@@ -1,0 +1,36 @@
+//! `DELETE /api/tasks/{id}`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::delete;
+
+use super::error::ApiError;
+use super::extract::{Ctx, IfMatch, PathTaskId};
+use super::{AppState, Function, both};
+
+/// The function.
+pub const FUNCTION: Function = Function { name: "delete-task", routes };
+
+/// The function's own routes.
+pub fn routes() -> Router<AppState> {
+    both(Router::new(), "/api/tasks/{id}", delete(delete_task))
+}
+
+/// Delete a task.
+#[utoipa::path(delete, path = "/api/tasks/{id}", tag = "tasks",
+    params(("id" = String, Path, description = "Task id (UUID)")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such task", body = super::error::ErrorBody),
+        (status = 422, description = "Malformed id", body = super::error::ErrorBody),
+    ))]
+pub async fn delete_task(
+    State(s): State<AppState>,
+    PathTaskId(id): PathTaskId,
+    IfMatch(if_match): IfMatch,
+    Ctx(ctx): Ctx,
+) -> Result<StatusCode, ApiError> {
+    s.tasks.delete(&s.owner, id, if_match, &ctx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

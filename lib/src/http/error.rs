@@ -1,0 +1,161 @@
+//! The one HTTP error model: every failure becomes a JSON body with a `detail` string (what the
+//! spec's clients read) and, for validation failures, an `errors` list naming each field.
+//! Server-side causes are logged here, once, and never leak into the body.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppError;
+use crate::domain::{FieldError, ValidationErrors};
+use crate::ports::StoreError;
+
+/// A field-level validation message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    /// JSON name of the field or query parameter.
+    pub field: String,
+    /// Why it was rejected.
+    pub message: String,
+}
+
+/// The error body of every non-2xx response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Human-readable summary.
+    pub detail: String,
+    /// Per-field reasons (validation errors only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldErrorBody>,
+}
+
+/// Everything an HTTP handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 422: input rejected.
+    #[error("validation failed")]
+    Validation(ValidationErrors),
+    /// 422: the body is not JSON at all (FastAPI answers this with 422 too).
+    #[error("malformed JSON")]
+    MalformedJson(String),
+    /// 404: no such task.
+    #[error("task not found")]
+    TaskNotFound,
+    /// 404: no such route.
+    #[error("not found")]
+    RouteNotFound,
+    /// 405.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409: lost too many races.
+    #[error("conflict")]
+    Conflict,
+    /// 412: `If-Match` did not match.
+    #[error("precondition failed")]
+    PreconditionFailed(i64),
+    /// 413: body over the limit.
+    #[error("payload too large")]
+    PayloadTooLarge(usize),
+    /// 415: not JSON.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 503: the database is unreachable.
+    #[error("service unavailable")]
+    Unavailable(#[source] StoreError),
+    /// 500: a bug or corrupt data; logged with its cause.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(e: ValidationErrors) -> Self {
+        ApiError::Validation(e)
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Validation(e.into())
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound => ApiError::TaskNotFound,
+            AppError::Validation(v) => ApiError::Validation(v),
+            AppError::PreconditionFailed { current } => ApiError::PreconditionFailed(current),
+            AppError::Conflict => ApiError::Conflict,
+            AppError::Store(s @ StoreError::Unavailable(_)) => ApiError::Unavailable(s),
+            AppError::Store(s) => ApiError::Internal(s.into()),
+        }
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MalformedJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TaskNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        let detail = match self {
+            ApiError::Validation(v) => v.summary(),
+            ApiError::MalformedJson(m) => format!("request body is not valid JSON: {m}"),
+            ApiError::TaskNotFound => "Task not found".into(),
+            ApiError::RouteNotFound => "Not Found".into(),
+            ApiError::MethodNotAllowed => "Method Not Allowed".into(),
+            ApiError::Conflict => "the task is being changed concurrently; retry the request".into(),
+            ApiError::PreconditionFailed(v) => {
+                format!("If-Match does not match the task's current version {v}; fetch it again")
+            }
+            ApiError::PayloadTooLarge(limit) => format!("request body is larger than {limit} bytes"),
+            ApiError::UnsupportedMediaType => "Content-Type must be application/json".into(),
+            ApiError::Unavailable(_) => "the database is unavailable; retry shortly".into(),
+            ApiError::Internal(_) => "internal server error".into(),
+        };
+        let errors = match self {
+            ApiError::Validation(v) => {
+                v.0.iter().map(|e| FieldErrorBody { field: e.field.clone(), message: e.message.clone() }).collect()
+            }
+            _ => Vec::new(),
+        };
+        ErrorBody { detail, errors }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
+            ApiError::Unavailable(e) => tracing::warn!(error = ?e, "database unavailable"),
+            _ => {}
+        }
+        let mut resp = (status, Json(self.body())).into_response();
+        match &self {
+            ApiError::PreconditionFailed(v) => {
+                if let Ok(h) = HeaderValue::from_str(&super::etag(*v)) {
+                    resp.headers_mut().insert(header::ETAG, h);
+                }
+            }
+            ApiError::Unavailable(_) | ApiError::Conflict => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}

@@ -1,0 +1,112 @@
+//! Our own extractors, so malformed input gets our error shape instead of axum's plain text:
+//! a JSON-object body (size-limited, content-type checked), a task id from the path, `If-Match`,
+//! and the request context (trace headers).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::{header, request::Parts};
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+use crate::app::tasks::RequestContext;
+use crate::domain::{FieldError, TaskId};
+
+/// A request body that must be a JSON object.
+#[derive(Debug)]
+pub struct JsonObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or_default().trim();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+        }
+        let limit = super::body_limit();
+        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(limit)
+            } else {
+                ApiError::MalformedJson(rej.body_text())
+            }
+        })?;
+        if bytes.is_empty() {
+            return Err(FieldError::new("body", "a JSON object is required").into());
+        }
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        match value {
+            Value::Object(map) => Ok(JsonObject(map)),
+            other => Err(FieldError::new("body", format!("must be a JSON object, not {}", json_kind(&other))).into()),
+        }
+    }
+}
+
+/// The `{id}` path parameter as a task id (422 when it is not a UUID).
+#[derive(Debug, Clone, Copy)]
+pub struct PathTaskId(pub TaskId);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathTaskId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::from(FieldError::new("id", "missing from the path")))?;
+        Ok(PathTaskId(TaskId::parse(&raw)?))
+    }
+}
+
+/// The version named by `If-Match` (`"3"`, `W/"3"` or `3`); `*` or no header means "any".
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(raw) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
+        let bad = || ApiError::from(FieldError::new("If-Match", "must be the task's ETag, e.g. \"3\""));
+        let s = raw.to_str().map_err(|_| bad())?.trim();
+        if s == "*" {
+            return Ok(IfMatch(None));
+        }
+        let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
+        s.parse::<i64>().map(|v| IfMatch(Some(v))).map_err(|_| bad())
+    }
+}
+
+/// Trace headers carried into the events a request causes.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let traceparent = parts
+            .headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 128)
+            .map(str::to_string);
+        Ok(Ctx(RequestContext { traceparent }))
+    }
+}
+
+/// A JSON type name for messages ("a string", "null", ...).
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,159 @@
+//! HTTP: one module per function (`router(state) -> Router`), the shared error model and
+//! extractors, the OpenAPI document, and [`service`], which wraps any set of routes with the
+//! layers every process needs (health, request ids, tracing, body limit, CORS, JSON 404/405).
+
+pub mod complete_task;
+pub mod create_task;
+pub mod delete_task;
+pub mod docs;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod list_tasks;
+pub mod update_task;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use axum::{Json, Router};
+use serde_json::json;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::app::TaskService;
+use crate::domain::{OwnerId, Task};
+use error::ApiError;
+
+/// Default request body limit (bytes).
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+static BODY_LIMIT: OnceLock<usize> = OnceLock::new();
+
+/// The body limit in force (set once at start-up).
+pub fn body_limit() -> usize {
+    *BODY_LIMIT.get_or_init(|| DEFAULT_BODY_LIMIT)
+}
+
+/// What every handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The task use-cases.
+    pub tasks: TaskService,
+    /// Whose tasks this process serves (the fixed local owner until authentication exists).
+    pub owner: OwnerId,
+}
+
+/// A deployable function: its Dapr app-id and the routes it serves.
+#[derive(Clone, Copy)]
+pub struct Function {
+    /// Kubernetes/Dapr name, e.g. `create-task`; also the CloudEvents `source` of its events.
+    pub name: &'static str,
+    /// Builds the function's own routes (wrap them with [`service`] to serve them).
+    pub routes: fn() -> Router<AppState>,
+}
+
+/// Every function, in the order the all-in-one server composes them.
+pub const ALL_FUNCTIONS: [Function; 5] = [
+    create_task::FUNCTION,
+    update_task::FUNCTION,
+    complete_task::FUNCTION,
+    delete_task::FUNCTION,
+    list_tasks::FUNCTION,
+];
+
+/// Registers `path` and `path/` with the same handler (both forms are served, no redirects).
+pub(crate) fn both(router: Router<AppState>, path: &str, handler: MethodRouter<AppState>) -> Router<AppState> {
+    router.route(path, handler.clone()).route(&format!("{path}/"), handler)
+}
+
+/// The strong ETag of a task version.
+pub fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// A task body with its `ETag`.
+pub(crate) fn task_response(status: StatusCode, task: &Task) -> Response {
+    let mut resp = (status, Json(crate::domain::event::task_json(task))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(task.version)) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+/// Options for [`service`].
+#[derive(Debug, Clone, Default)]
+pub struct ServiceOptions {
+    /// Request body limit; `None` for [`DEFAULT_BODY_LIMIT`].
+    pub body_limit: Option<usize>,
+    /// Origins allowed by CORS; empty means same-origin only (no CORS headers).
+    pub cors_origins: Vec<String>,
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.tasks.store().ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
+        Err(e) => {
+            tracing::warn!(error = ?e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "detail": "database unreachable"})))
+                .into_response()
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Wraps `routes` (one function's, or several merged) into a complete service: `GET /health`,
+/// JSON 404/405, the body limit, request ids (`x-request-id`, generated when absent and echoed),
+/// a tracing span per request carrying the request id and `traceparent`, and CORS when asked.
+pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions) -> Router {
+    let limit = opts.body_limit.unwrap_or(DEFAULT_BODY_LIMIT);
+    let _ = BODY_LIMIT.set(limit);
+    let request_id = HeaderName::from_static("x-request-id");
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        tracing::info_span!(
+            "request",
+            method = %req.method(),
+            path = %req.uri().path(),
+            request_id = %header("x-request-id"),
+            traceparent = %header("traceparent"),
+        )
+    });
+    let mut router = routes
+        .route("/health", get(health))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+    if !opts.cors_origins.is_empty() {
+        let origins: Vec<HeaderValue> =
+            opts.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
+                .allow_headers([
+                    header::CONTENT_TYPE,
+                    header::IF_MATCH,
+                    HeaderName::from_static("idempotency-key"),
+                    HeaderName::from_static("traceparent"),
+                ])
+                .expose_headers([header::ETAG, HeaderName::from_static("x-request-id")])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
+    router
+}

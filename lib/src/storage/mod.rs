@@ -1,0 +1,77 @@
+//! Storage adapters for the [`TaskStore`](crate::ports::TaskStore) port: PostgreSQL and SQLite,
+//! each with its own migrations (`lib/migrations/{postgres,sqlite}`), chosen once from
+//! `DATABASE_URL`'s scheme.
+
+pub mod postgres;
+pub mod sql;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use crate::ports::{StoreError, TaskStore};
+
+pub use postgres::PgTaskStore;
+pub use sqlite::SqliteTaskStore;
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+    /// `sqlite:`.
+    Sqlite,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Option<Self> {
+        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+        match scheme.as_str() {
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            "sqlite" => Some(Self::Sqlite),
+            _ => None,
+        }
+    }
+}
+
+/// Opens the store named by `url`, applies its migrations, and returns it behind the port.
+pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn TaskStore>, StoreError> {
+    match Backend::from_url(url) {
+        Some(Backend::Postgres) => Ok(Arc::new(PgTaskStore::connect(url, max_connections).await?)),
+        Some(Backend::Sqlite) => Ok(Arc::new(SqliteTaskStore::connect(url).await?)),
+        None => Err(StoreError::Corrupt(format!("unsupported DATABASE_URL scheme in '{}'", redact_url(url)))),
+    }
+}
+
+/// A database URL with its password replaced, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_scheme() {
+        assert_eq!(Backend::from_url("postgres://u:p@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("postgresql://h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("sqlite://data/todo.db?mode=rwc"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("mysql://h/db"), None);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://todo:secret@db:5432/todo"), "postgres://todo:***@db:5432/todo");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,221 @@
+//! PostgreSQL adapter: native UUIDs and timestamps, `jsonb` tags (GIN-indexed), trigram-indexed
+//! search text. Migrations in `lib/migrations/postgres` run under sqlx's advisory lock, so several
+//! replicas can start at once.
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
+use std::time::Duration;
+
+use super::sql::{Bind, Dialect, RawTask, TASK_COLUMNS, list_filter, list_order};
+use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
+use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The PostgreSQL task store.
+#[derive(Clone)]
+pub struct PgTaskStore {
+    pool: PgPool,
+}
+
+impl PgTaskStore {
+    /// Connects (one connection is opened now to run migrations; the rest on demand).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, for the event-side adapters that share the database.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn bind_raw<'q>(q: Query<'q, Postgres, PgArguments>, r: &RawTask) -> Query<'q, Postgres, PgArguments> {
+    q.bind(r.id)
+        .bind(r.owner_id.clone())
+        .bind(r.title.clone())
+        .bind(r.title_key.clone())
+        .bind(r.description.clone())
+        .bind(r.search_text.clone())
+        .bind(r.status.clone())
+        .bind(r.priority)
+        .bind(Json(r.tags.clone()))
+        .bind(r.due_date)
+        .bind(r.reminder_at)
+        .bind(r.recurrence_rule.clone())
+        .bind(r.recurrence_anchor.clone())
+        .bind(r.timezone.clone())
+        .bind(r.series_id)
+        .bind(r.completed_at)
+        .bind(r.created_at)
+        .bind(r.updated_at)
+        .bind(r.version)
+}
+
+fn decode(row: &PgRow) -> Result<Task, StoreError> {
+    let tags: Json<Vec<String>> = row.try_get("tags")?;
+    RawTask {
+        id: row.try_get("id")?,
+        owner_id: row.try_get("owner_id")?,
+        title: row.try_get("title")?,
+        title_key: row.try_get("title_key")?,
+        description: row.try_get("description")?,
+        search_text: row.try_get("search_text")?,
+        status: row.try_get("status")?,
+        priority: row.try_get("priority")?,
+        tags: tags.0,
+        due_date: row.try_get("due_date")?,
+        reminder_at: row.try_get("reminder_at")?,
+        recurrence_rule: row.try_get("recurrence_rule")?,
+        recurrence_anchor: row.try_get("recurrence_anchor")?,
+        timezone: row.try_get("timezone")?,
+        series_id: row.try_get("series_id")?,
+        completed_at: row.try_get("completed_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        version: row.try_get("version")?,
+    }
+    .into_task()
+}
+
+async fn insert_events(tx: &mut sqlx::PgConnection, events: &[DomainEvent]) -> Result<(), StoreError> {
+    for ev in events {
+        sqlx::query(
+            "INSERT INTO outbox (id, task_id, event_type, topic, cloudevent, created_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(ev.id)
+        .bind(ev.task_id.0)
+        .bind(ev.event_type.as_str())
+        .bind(crate::domain::event::TOPIC)
+        .bind(Json(ev.to_cloudevent()))
+        .bind(ev.time)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn bind_list<'q>(mut q: Query<'q, Postgres, PgArguments>, binds: &[Bind]) -> Query<'q, Postgres, PgArguments> {
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.clone()),
+            Bind::Int(i) => q.bind(*i as i16),
+            Bind::Uuid(u) => q.bind(*u),
+        };
+    }
+    q
+}
+
+/// Distinguishes "gone" from "changed" after a conditional write touched no row.
+async fn miss_reason(tx: &mut sqlx::PgConnection, owner: &OwnerId, id: TaskId) -> Result<WriteOutcome, StoreError> {
+    let exists = sqlx::query("SELECT 1 FROM tasks WHERE id = $1 AND owner_id = $2")
+        .bind(id.0)
+        .bind(owner.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(if exists.is_some() { WriteOutcome::VersionMismatch } else { WriteOutcome::NotFound })
+}
+
+#[async_trait]
+impl TaskStore for PgTaskStore {
+    async fn insert(&self, task: &Task, events: &[DomainEvent]) -> Result<(), StoreError> {
+        let raw = RawTask::from_task(task);
+        let sql = format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})", Dialect::Postgres.placeholders(1, 19));
+        let mut tx = self.pool.begin().await?;
+        bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw).execute(&mut *tx).await?;
+        insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get(&self, owner: &OwnerId, id: TaskId) -> Result<Option<Task>, StoreError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND owner_id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id.0).bind(owner.as_str()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    async fn update(&self, task: &Task, expected_version: i64, events: &[DomainEvent]) -> Result<WriteOutcome, StoreError> {
+        let raw = RawTask::from_task(task);
+        // $1 = id, $2 = owner, the rest overwritten; $20 = expected version.
+        let sql = "UPDATE tasks SET title = $3, title_key = $4, description = $5, search_text = $6, status = $7, \
+                   priority = $8, tags = $9, due_date = $10, reminder_at = $11, recurrence_rule = $12, \
+                   recurrence_anchor = $13, timezone = $14, series_id = $15, completed_at = $16, created_at = $17, \
+                   updated_at = $18, version = $19 WHERE id = $1 AND owner_id = $2 AND version = $20";
+        let mut tx = self.pool.begin().await?;
+        let done = bind_raw(sqlx::query(sql), &raw).bind(expected_version).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return miss_reason(&mut tx, &task.owner, task.id).await;
+        }
+        insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(WriteOutcome::Done)
+    }
+
+    async fn delete(&self, owner: &OwnerId, id: TaskId, expected_version: i64, events: &[DomainEvent])
+    -> Result<WriteOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM tasks WHERE id = $1 AND owner_id = $2 AND version = $3")
+            .bind(id.0)
+            .bind(owner.as_str())
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return miss_reason(&mut tx, owner, id).await;
+        }
+        insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(WriteOutcome::Done)
+    }
+
+    async fn list(&self, owner: &OwnerId, q: &ListQuery) -> Result<TaskPage, StoreError> {
+        let (filter, binds) = list_filter(Dialect::Postgres, owner, q);
+        let n = binds.len();
+        let page_sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {} LIMIT ${} OFFSET ${}",
+            list_order(Dialect::Postgres, q),
+            n + 1,
+            n + 2
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM tasks WHERE {filter}");
+        let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+        let rows = bind_list(sqlx::query(AssertSqlSafe(page_sql)), &binds)
+            .bind(i64::from(q.limit))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let total: i64 = bind_list(sqlx::query(AssertSqlSafe(count_sql)), &binds)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let tasks = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        Ok(TaskPage { tasks, total: u64::try_from(total).unwrap_or(0) })
+    }
+
+    async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.tag, COUNT(*) AS n FROM tasks, jsonb_array_elements_text(tasks.tags) AS t(tag) \
+             WHERE owner_id = $1 GROUP BY t.tag ORDER BY n DESC, t.tag COLLATE \"C\" ASC",
+        )
+        .bind(owner.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

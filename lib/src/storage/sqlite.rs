@@ -1,0 +1,254 @@
+//! SQLite adapter, the embedded default: WAL journal, `synchronous = FULL` (an acknowledged write
+//! survives a power cut), foreign-key checks on, a busy timeout so concurrent writers queue
+//! instead of failing. UUIDs and timestamps are stored as text, tags as a JSON array.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool};
+use uuid::Uuid;
+
+use super::sql::{Bind, Dialect, RawTask, TASK_COLUMNS, list_filter, list_order};
+use crate::domain::time::{from_sortable_text, to_sortable_text};
+use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
+use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The SQLite task store.
+#[derive(Clone)]
+pub struct SqliteTaskStore {
+    pool: SqlitePool,
+}
+
+impl SqliteTaskStore {
+    /// Opens (creating if needed, when the URL says `mode=rwc`) and migrates the database.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let opts = SqliteConnectOptions::from_str(url)?
+            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            // An in-memory database exists once per connection: keep exactly one.
+            .max_connections(if in_memory { 1 } else { 8 })
+            .min_connections(if in_memory { 1 } else { 0 })
+            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
+            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(3600)) })
+            .connect_with(opts)
+            .await?;
+        MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, for the event-side adapters that share the database.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.as_ref().map(to_sortable_text)
+}
+
+fn get_ts(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let s: Option<String> = row.try_get(col)?;
+    s.map(|s| from_sortable_text(&s).map_err(StoreError::Corrupt)).transpose()
+}
+
+fn get_uuid(row: &SqliteRow, col: &str) -> Result<Option<Uuid>, StoreError> {
+    let s: Option<String> = row.try_get(col)?;
+    s.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))).transpose()
+}
+
+fn required<T>(v: Option<T>, col: &str) -> Result<T, StoreError> {
+    v.ok_or_else(|| StoreError::Corrupt(format!("{col} is null")))
+}
+
+fn bind_raw<'q>(q: Query<'q, Sqlite, SqliteArguments>, r: &RawTask) -> Query<'q, Sqlite, SqliteArguments> {
+    q.bind(r.id.to_string())
+        .bind(r.owner_id.clone())
+        .bind(r.title.clone())
+        .bind(r.title_key.clone())
+        .bind(r.description.clone())
+        .bind(r.search_text.clone())
+        .bind(r.status.clone())
+        .bind(r.priority)
+        .bind(serde_json::to_string(&r.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(ts(r.due_date))
+        .bind(ts(r.reminder_at))
+        .bind(r.recurrence_rule.clone())
+        .bind(r.recurrence_anchor.clone())
+        .bind(r.timezone.clone())
+        .bind(r.series_id.map(|u| u.to_string()))
+        .bind(ts(r.completed_at))
+        .bind(to_sortable_text(&r.created_at))
+        .bind(to_sortable_text(&r.updated_at))
+        .bind(r.version)
+}
+
+fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
+    let tags_json: String = row.try_get("tags")?;
+    let tags: Vec<String> = serde_json::from_str(&tags_json).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
+    RawTask {
+        id: required(get_uuid(row, "id")?, "id")?,
+        owner_id: row.try_get("owner_id")?,
+        title: row.try_get("title")?,
+        title_key: row.try_get("title_key")?,
+        description: row.try_get("description")?,
+        search_text: row.try_get("search_text")?,
+        status: row.try_get("status")?,
+        priority: row.try_get("priority")?,
+        tags,
+        due_date: get_ts(row, "due_date")?,
+        reminder_at: get_ts(row, "reminder_at")?,
+        recurrence_rule: row.try_get("recurrence_rule")?,
+        recurrence_anchor: row.try_get("recurrence_anchor")?,
+        timezone: row.try_get("timezone")?,
+        series_id: get_uuid(row, "series_id")?,
+        completed_at: get_ts(row, "completed_at")?,
+        created_at: required(get_ts(row, "created_at")?, "created_at")?,
+        updated_at: required(get_ts(row, "updated_at")?, "updated_at")?,
+        version: row.try_get("version")?,
+    }
+    .into_task()
+}
+
+async fn insert_events(tx: &mut sqlx::SqliteConnection, events: &[DomainEvent]) -> Result<(), StoreError> {
+    for ev in events {
+        let at = to_sortable_text(&ev.time);
+        sqlx::query(
+            "INSERT INTO outbox (id, task_id, event_type, topic, cloudevent, created_at, next_attempt_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(ev.id.to_string())
+        .bind(ev.task_id.to_string())
+        .bind(ev.event_type.as_str())
+        .bind(crate::domain::event::TOPIC)
+        .bind(ev.to_cloudevent().to_string())
+        .bind(at.clone())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn bind_list<'q>(mut q: Query<'q, Sqlite, SqliteArguments>, binds: &[Bind]) -> Query<'q, Sqlite, SqliteArguments> {
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.clone()),
+            Bind::Int(i) => q.bind(*i),
+            Bind::Uuid(u) => q.bind(u.to_string()),
+        };
+    }
+    q
+}
+
+async fn miss_reason(tx: &mut sqlx::SqliteConnection, owner: &OwnerId, id: TaskId) -> Result<WriteOutcome, StoreError> {
+    let exists = sqlx::query("SELECT 1 FROM tasks WHERE id = ? AND owner_id = ?")
+        .bind(id.to_string())
+        .bind(owner.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    Ok(if exists.is_some() { WriteOutcome::VersionMismatch } else { WriteOutcome::NotFound })
+}
+
+#[async_trait]
+impl TaskStore for SqliteTaskStore {
+    async fn insert(&self, task: &Task, events: &[DomainEvent]) -> Result<(), StoreError> {
+        let raw = RawTask::from_task(task);
+        let sql = format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})", Dialect::Sqlite.placeholders(1, 19));
+        let mut tx = self.pool.begin().await?;
+        bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw).execute(&mut *tx).await?;
+        insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get(&self, owner: &OwnerId, id: TaskId) -> Result<Option<Task>, StoreError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND owner_id = ?");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.to_string())
+            .bind(owner.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    async fn update(&self, task: &Task, expected_version: i64, events: &[DomainEvent]) -> Result<WriteOutcome, StoreError> {
+        let raw = RawTask::from_task(task);
+        // Numbered placeholders so the shared bind order (id, owner, then the columns) applies.
+        let sql = "UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, search_text = ?6, status = ?7, \
+                   priority = ?8, tags = ?9, due_date = ?10, reminder_at = ?11, recurrence_rule = ?12, \
+                   recurrence_anchor = ?13, timezone = ?14, series_id = ?15, completed_at = ?16, created_at = ?17, \
+                   updated_at = ?18, version = ?19 WHERE id = ?1 AND owner_id = ?2 AND version = ?20";
+        let mut tx = self.pool.begin().await?;
+        let done = bind_raw(sqlx::query(sql), &raw).bind(expected_version).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return miss_reason(&mut tx, &task.owner, task.id).await;
+        }
+        insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(WriteOutcome::Done)
+    }
+
+    async fn delete(&self, owner: &OwnerId, id: TaskId, expected_version: i64, events: &[DomainEvent])
+    -> Result<WriteOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = ?")
+            .bind(id.to_string())
+            .bind(owner.as_str())
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return miss_reason(&mut tx, owner, id).await;
+        }
+        insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(WriteOutcome::Done)
+    }
+
+    async fn list(&self, owner: &OwnerId, q: &ListQuery) -> Result<TaskPage, StoreError> {
+        let (filter, binds) = list_filter(Dialect::Sqlite, owner, q);
+        let page_sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
+            list_order(Dialect::Sqlite, q)
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM tasks WHERE {filter}");
+        let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+        let rows = bind_list(sqlx::query(AssertSqlSafe(page_sql)), &binds)
+            .bind(i64::from(q.limit))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let total: i64 = bind_list(sqlx::query(AssertSqlSafe(count_sql)), &binds)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let tasks = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        Ok(TaskPage { tasks, total: u64::try_from(total).unwrap_or(0) })
+    }
+
+    async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT j.value AS tag, COUNT(*) AS n FROM tasks, json_each(tasks.tags) AS j \
+             WHERE owner_id = ? GROUP BY j.value ORDER BY n DESC, j.value ASC",
+        )
+        .bind(owner.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,63 @@
+//! Test support: fresh databases for each test (a temporary SQLite file, or a new database on the
+//! PostgreSQL server named by `TEST_DATABASE_URL`, which `make test` starts and sets).
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use sqlx::Connection;
+use tasks::app::TaskService;
+use tasks::domain::OwnerId;
+use tasks::http::AppState;
+use tasks::ports::TaskStore;
+use tokio::sync::Notify;
+
+/// A scratch directory removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let p = std::env::temp_dir().join(format!("todo-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A SQLite database file in a fresh directory.
+pub fn sqlite_url(dir: &TempDir) -> String {
+    format!("sqlite://{}?mode=rwc", dir.0.join("todo.db").display())
+}
+
+/// A fresh PostgreSQL database, or `None` (with the reason printed) when no server is configured
+/// outside CI. In CI a missing server is a failure, never a silent skip.
+pub async fn pg_url() -> Option<String> {
+    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
+        if std::env::var_os("CI").is_some() {
+            panic!("TEST_DATABASE_URL is not set in CI: run the suite with `make test`");
+        }
+        eprintln!("SKIPPED (PostgreSQL part): TEST_DATABASE_URL is not set; `make test` starts a server and sets it");
+        return None;
+    };
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE template0")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).expect("url with a database");
+    Some(format!("{base}/{name}"))
+}
+
+pub async fn store(url: &str) -> Arc<dyn TaskStore> {
+    tasks::storage::open(url, 8).await.expect("open store")
+}
+
+pub fn state(store: Arc<dyn TaskStore>) -> AppState {
+    AppState { tasks: TaskService::new(store, "test", Arc::new(Notify::new())), owner: OwnerId::local() }
+}
