@@ -251,7 +251,19 @@ policy_rejects_insecure() {
   fi
 }
 
-# ---------------------------------------------------------------- compose, nginx
+# ---------------------------------------------------------------- images, compose, nginx
+
+dockerfiles() {
+  "$PY" "$REPO_ROOT/tools/deploycheck/dockerfile_check.py" "$REPO_ROOT"
+  # The distroless images' health probe is plain std Rust: it must compile (and pass clippy-free
+  # warnings) with the toolchain the Dockerfile uses.
+  if command -v rustc >/dev/null 2>&1; then
+    rustc --edition 2021 -D warnings -C opt-level=s -o "$OUT/healthcheck" "$REPO_ROOT/docker/healthcheck/healthcheck.rs"
+    echo "healthcheck probe compiles ($(stat -c %s "$OUT/healthcheck") bytes)"
+  else
+    echo "SKIP: rustc not installed; healthcheck.rs not compiled"
+  fi
+}
 
 compose_schema() {
   "$PY" "$REPO_ROOT/tools/deploycheck/compose_check.py" --schema "$COMPOSE_SCHEMA" "$REPO_ROOT/docker/compose.yaml"
@@ -394,6 +406,7 @@ if [[ "$FAILED" -eq 0 ]]; then
   check "kubeconform rejects invalid manifests" kubeconform_rejects_invalid
   check "policy: Pod Security restricted + ours" policy_rendered
   check "policy rejects an insecure pod" policy_rejects_insecure
+  check "dockerfiles: pinned bases, non-root, healthcheck" dockerfiles
   check "compose: Compose spec schema + rules" compose_schema
   check "compose check rejects an invalid file" compose_rejects_invalid
   check "nginx -t: UI and gateway configs" nginx_configs
