@@ -144,6 +144,10 @@ helm_values_schema_current() {
   "$PY" "$REPO_ROOT/tools/deploycheck/gen_values_schema.py" --check "$CHART/values.schema.json"
 }
 
+helm_values_documented() {
+  "$PY" "$REPO_ROOT/tools/deploycheck/values_docs.py" "$CHART/values.yaml" "$CHART/README.md" --check
+}
+
 helm_lint() {
   local set args
   for set in "${VALUES_SETS[@]}"; do
@@ -399,6 +403,7 @@ if [[ "$FAILED" -eq 0 ]]; then
   helm_values_sets
   collect_scripts
   check "helm values.schema.json up to date" helm_values_schema_current
+  check "helm values documented (@param, README table)" helm_values_documented
   check "helm lint --strict (${#VALUES_SETS[@]} value sets)" helm_lint
   check "helm template (${#VALUES_SETS[@]} value sets)" helm_render
   check "helm rejects bad values" helm_rejects_bad_values
