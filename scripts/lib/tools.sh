@@ -19,7 +19,6 @@ COMPOSE_GO_VERSION="${COMPOSE_GO_VERSION:-v2.16.2}"
 TERRAFORM_VERSION="${TERRAFORM_VERSION:-v1.13.3}"
 
 mkdir -p "$TOOLS_BIN"
-export GOFLAGS="${GOFLAGS:--mod=mod}"
 
 log() { printf '[check-deploy] %s\n' "$*" >&2; }
 
