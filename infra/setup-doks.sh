@@ -136,7 +136,7 @@ if [[ "$WITH_POSTGRES" -eq 1 ]]; then
   if exists doctl databases get "$NAME-pg"; then
     log "exists: keeping it"
   else
-    run doctl databases create "$NAME-pg" --engine pg --version 17 --size db-s-1vcpu-1gb \
+    run doctl databases create "$NAME-pg" --engine pg --version 17 --size db-s-1vcpu-2gb \
       --num-nodes 1 --region "$REGION" --wait
   fi
   if [[ "$DRY_RUN" -eq 1 ]]; then

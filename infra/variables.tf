@@ -93,9 +93,9 @@ variable "postgres_version" {
 }
 
 variable "postgres_size" {
-  description = "Managed PostgreSQL node size."
+  description = "Managed PostgreSQL node size. 2 GB allows 47 connections: enough for the default replicas at the chart's 2 connections per pod (1 GB allows only 22)."
   type        = string
-  default     = "db-s-1vcpu-1gb"
+  default     = "db-s-1vcpu-2gb"
 }
 
 variable "postgres_nodes" {

@@ -84,7 +84,9 @@ SCHEMA = {
         "image": obj({"registry": STR, "tag": STR, "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}),
         "imagePullSecrets": {"type": "array", "items": obj({"name": STR}, required=("name",))},
         "serviceAccount": obj({"create": BOOL, "name": STR, "annotations": STRMAP, "automountToken": BOOL}),
-        "config": obj({"logFormat": {"enum": ["json", "text"]}, "rustLog": STR, "corsOrigins": STR, "extraEnv": ENV}),
+        "config": obj({"logFormat": {"enum": ["json", "text"]}, "rustLog": STR, "corsOrigins": STR,
+                        "dbMaxConnections": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "maxBodyBytes": {"type": "integer", "minimum": 1024}, "extraEnv": ENV}),
         "secrets": obj({"create": BOOL, "existingSecret": STR, "databaseUrl": STR, "redisPassword": STR,
                         "kafkaPassword": STR}),
         "kafka": obj({
