@@ -85,22 +85,12 @@ run "${KUBECTL[@]}" -n "$DAPR_NAMESPACE" rollout status statefulset/dapr-schedul
 if [[ "$APPLY_RESOURCES" -eq 1 ]]; then
   log "the Todo service's Dapr resources into $APP_NAMESPACE (adopted by Helm release $RELEASE later)"
   ensure_namespace "$APP_NAMESPACE" restricted
-  # Render only the Dapr resources from the chart, with the ownership metadata Helm checks when it
-  # adopts existing objects on `helm upgrade --install`.
-  rendered="$("${HELM[@]}" template "$RELEASE" "$REPO_ROOT/helm/todo-app" --namespace "$APP_NAMESPACE" \
-    ${VALUES[@]+"${VALUES[@]}"} --show-only templates/dapr.yaml)"
-  printf '%s\n' "$rendered" | python3 -c '
-import sys, yaml
-release, namespace = sys.argv[1], sys.argv[2]
-docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
-for d in docs:
-    meta = d.setdefault("metadata", {})
-    meta.setdefault("labels", {})["app.kubernetes.io/managed-by"] = "Helm"
-    ann = meta.setdefault("annotations", {})
-    ann["meta.helm.sh/release-name"] = release
-    ann["meta.helm.sh/release-namespace"] = namespace
-print(yaml.safe_dump_all(docs, sort_keys=False), end="")
-' "$RELEASE" "$APP_NAMESPACE" | apply_stdin
+  # Render only the Dapr resources from the chart, with the ownership annotations Helm checks when
+  # it adopts existing objects on `helm upgrade --install` (the labels already say managed-by Helm).
+  "${HELM[@]}" template "$RELEASE" "$REPO_ROOT/helm/todo-app" --namespace "$APP_NAMESPACE" \
+    ${VALUES[@]+"${VALUES[@]}"} --show-only templates/dapr.yaml \
+    --set-string "commonAnnotations.meta\\.helm\\.sh/release-name=$RELEASE" \
+    --set-string "commonAnnotations.meta\\.helm\\.sh/release-namespace=$APP_NAMESPACE" | apply_stdin
 fi
 
 log "done. Sidecars are injected into pods annotated dapr.io/enabled=\"true\" (the chart does this)."

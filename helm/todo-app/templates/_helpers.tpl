@@ -41,7 +41,7 @@ app.kubernetes.io/part-of: todo-app
 
 {{/* Annotations common to every resource (renders nothing when empty). */}}
 {{- define "todo-app.annotations" -}}
-{{- with .Values.commonAnnotations }}
+{{- with .Values.commonAnnotations -}}
 annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
