@@ -23,6 +23,7 @@ Exit status 1 and one line per violation when anything fails.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 import yaml
@@ -34,6 +35,25 @@ SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.i
                 "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
                 "net.ipv4.tcp_keepalive_probes"}
 ALLOWED_SELINUX_TYPES = {None, "", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
+# The Gateway API CRD's CEL rules for Exact/PathPrefix path values (CEL is not part of the JSON
+# schema kubeconform checks, so the ones that matter for our routes are repeated here).
+PATH_CHARS = re.compile(r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+$")
+
+
+def gateway_path_errors(value: str) -> list[str]:
+    errs = []
+    if not value.startswith("/"):
+        errs.append("must start with '/'")
+    for bad in ("//", "/./", "/../", "%2f", "%2F", "#"):
+        if bad in value:
+            errs.append(f"must not contain {bad!r}")
+    if value.endswith(("/..", "/.")):
+        errs.append("must not end with '/.' or '/..'")
+    if not PATH_CHARS.match(value):
+        errs.append("contains characters the Gateway API rejects")
+    return errs
+
+
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 
 
@@ -154,11 +174,15 @@ def main() -> int:
             if kind == "HorizontalPodAutoscaler" and component == args.subscriber:
                 if int((doc.get("spec") or {}).get("minReplicas", 1)) < 1:
                     errs.append(f"{where}: the subscriber's minReplicas must be >= 1")
-            if kind == "HTTPRoute" and component not in (None, "ui"):
+            if kind == "HTTPRoute":
                 for rule in (doc.get("spec") or {}).get("rules") or []:
                     for match in rule.get("matches") or []:
-                        if not match.get("method"):
+                        if component not in (None, "ui") and not match.get("method"):
                             errs.append(f"{where}: API route match without a method: {match}")
+                        path = match.get("path") or {}
+                        if path.get("type", "PathPrefix") in ("Exact", "PathPrefix"):
+                            for problem in gateway_path_errors(str(path.get("value", "/"))):
+                                errs.append(f"{where}: path {path.get('value')!r} {problem}")
     for e in errs:
         print(f"POLICY: {e}")
     print(f"policy check: {pods} pod templates, {len(errs)} violations", file=sys.stderr)
