@@ -23,7 +23,8 @@ def logical_lines(text: str):
     buf = ""
     for raw in text.splitlines():
         line = raw.rstrip()
-        if not buf and (not line.strip() or line.lstrip().startswith("#")):
+        # Docker drops comment lines and empty lines, also inside a continued instruction.
+        if not line.strip() or line.lstrip().startswith("#"):
             continue
         if line.endswith("\\"):
             buf += line[:-1] + " "
@@ -51,6 +52,10 @@ def ignored(path: str, patterns: list[str]) -> bool:
     return result
 
 
+KNOWN = {"FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT", "VOLUME", "USER",
+         "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL", "MAINTAINER"}
+
+
 def check(dockerfile: Path, repo: Path) -> list[str]:
     errs: list[str] = []
     text = dockerfile.read_text()
@@ -70,7 +75,9 @@ def check(dockerfile: Path, repo: Path) -> list[str]:
         if instr == "ARG":
             name, _, default = rest.partition("=")
             args[name.strip()] = default.strip().strip('"')
-        elif instr == "FROM":
+        elif instr not in KNOWN:
+            errs.append(f"{dockerfile.name}: unknown instruction {instr!r} (a broken line continuation?)")
+        if instr == "FROM":
             parts = rest.split()
             image = parts[0]
             image = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), image)
