@@ -159,6 +159,6 @@ fi
 redis_port="${REDIS_HOSTPORT##*:}"
 redis_host="${REDIS_HOSTPORT%:*}"
 python3 "$HERE/smoke_driver.py" --dapr-http "http://127.0.0.1:$DAPR_HTTP_PORT" --record "$RECORD" \
-  --token "$DAPR_TOKEN" --events "$SMOKE_EVENTS" --redis-cli redis-cli -h "$redis_host" -p "$redis_port"
+  --token "$DAPR_TOKEN" --events "$SMOKE_EVENTS" --redis-cli "redis-cli -h $redis_host -p $redis_port"
 
 log "total $(elapsed "$T_ALL")s"
