@@ -28,9 +28,12 @@ export function FilterBar({
   const active = filters.status || filters.priority || filters.tag || filters.search;
   return (
     <div className="flex flex-wrap items-end gap-2" role="group" aria-label="Filters and sorting">
-      <label className="flex flex-col text-xs font-medium text-slate-700 dark:text-slate-300">
-        Status
+      <div className="flex flex-col">
+        <label htmlFor="filter-status" className="text-xs font-medium text-slate-700 dark:text-slate-300">
+          Status
+        </label>
         <select
+          id="filter-status"
           className="field mt-0.5"
           value={filters.status}
           onChange={(e) => onChange({ status: e.target.value as TaskFilters["status"] })}
@@ -42,10 +45,13 @@ export function FilterBar({
             </option>
           ))}
         </select>
-      </label>
-      <label className="flex flex-col text-xs font-medium text-slate-700 dark:text-slate-300">
-        Priority
+      </div>
+      <div className="flex flex-col">
+        <label htmlFor="filter-priority" className="text-xs font-medium text-slate-700 dark:text-slate-300">
+          Priority
+        </label>
         <select
+          id="filter-priority"
           className="field mt-0.5"
           value={filters.priority}
           onChange={(e) => onChange({ priority: e.target.value as TaskFilters["priority"] })}
@@ -57,10 +63,13 @@ export function FilterBar({
             </option>
           ))}
         </select>
-      </label>
-      <label className="flex flex-col text-xs font-medium text-slate-700 dark:text-slate-300">
-        Tag
-        <select className="field mt-0.5 max-w-40" value={filters.tag} onChange={(e) => onChange({ tag: e.target.value })}>
+      </div>
+      <div className="flex flex-col">
+        <label htmlFor="filter-tag" className="text-xs font-medium text-slate-700 dark:text-slate-300">
+          Tag
+        </label>
+        <select
+          id="filter-tag" className="field mt-0.5 max-w-40" value={filters.tag} onChange={(e) => onChange({ tag: e.target.value })}>
           <option value="">All</option>
           {filters.tag && !tags.some((t) => t.name === filters.tag) && <option value={filters.tag}>{filters.tag}</option>}
           {tags.map((t) => (
@@ -69,10 +78,13 @@ export function FilterBar({
             </option>
           ))}
         </select>
-      </label>
-      <label className="flex flex-col text-xs font-medium text-slate-700 dark:text-slate-300">
-        Sort by
+      </div>
+      <div className="flex flex-col">
+        <label htmlFor="filter-sort" className="text-xs font-medium text-slate-700 dark:text-slate-300">
+          Sort by
+        </label>
         <select
+          id="filter-sort"
           className="field mt-0.5"
           value={filters.sort_by}
           onChange={(e) => onChange({ sort_by: e.target.value as SortField })}
@@ -83,14 +95,16 @@ export function FilterBar({
             </option>
           ))}
         </select>
-      </label>
+      </div>
       <button
         type="button"
         className="field h-[38px] px-2 text-sm"
         onClick={() => onChange({ sort_order: filters.sort_order === "asc" ? "desc" : "asc" })}
-        aria-label={`Sort order: ${filters.sort_order === "asc" ? "ascending" : "descending"}. Toggle`}
+        title="Toggle the sort order"
       >
-        <span aria-hidden="true">{filters.sort_order === "asc" ? "↑ Asc" : "↓ Desc"}</span>
+        <span className="sr-only">Sort order: </span>
+        <span aria-hidden="true">{filters.sort_order === "asc" ? "↑" : "↓"} </span>
+        {filters.sort_order === "asc" ? "Asc" : "Desc"}
       </button>
       {active && (
         <button
