@@ -221,6 +221,16 @@ helm_rejects_bad_values() {
   echo "rejected as expected: secrets.create=false without existingSecret"
 }
 
+# Requests resolved against the rendered HTTPRoutes with Gateway API precedence (exact > longest
+# prefix > method), for every value set that enables all functions.
+routes_resolve() {
+  local set
+  for set in default doks-managed-values existing-gateway-values; do
+    echo "--- $set"
+    "$PY" "$REPO_ROOT/tools/deploycheck/route_check.py" "$OUT/$set.yaml"
+  done
+}
+
 kubeconform_rendered() {
   local files=("$OUT"/*.yaml)
   "$TOOLS_BIN/kubeconform" -strict -summary -output text \
@@ -407,6 +417,7 @@ if [[ "$FAILED" -eq 0 ]]; then
   check "helm lint --strict (${#VALUES_SETS[@]} value sets)" helm_lint
   check "helm template (${#VALUES_SETS[@]} value sets)" helm_render
   check "helm rejects bad values" helm_rejects_bad_values
+  check "routes: requests reach the right function" routes_resolve
   check "kubeconform -strict: rendered manifests" kubeconform_rendered
   check "kubeconform rejects invalid manifests" kubeconform_rejects_invalid
   check "policy: Pod Security restricted + ours" policy_rendered
