@@ -104,7 +104,11 @@ start_service() { # name script
     return 1
   fi
   if "$script" status >/dev/null 2>&1; then
-    log "$name already running (not started by this launcher; 'down' will leave it)"
+    if manifest_has "service $name $script"; then
+      log "$name already running (started by dev/up.sh)"
+    else
+      log "$name already running (not started by dev/up.sh; 'down' will leave it)"
+    fi
     return 0
   fi
   local t0=$SECONDS

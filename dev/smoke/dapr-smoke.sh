@@ -158,7 +158,20 @@ fi
 # 4. The checks.
 redis_port="${REDIS_HOSTPORT##*:}"
 redis_host="${REDIS_HOSTPORT%:*}"
+PUBLISHED="$WORK/published.tsv"
+: >"$PUBLISHED"
 python3 "$HERE/smoke_driver.py" --dapr-http "http://127.0.0.1:$DAPR_HTTP_PORT" --record "$RECORD" \
-  --token "$DAPR_TOKEN" --events "$SMOKE_EVENTS" --redis-cli "redis-cli -h $redis_host -p $redis_port"
+  --token "$DAPR_TOKEN" --events "$SMOKE_EVENTS" --redis-cli "redis-cli -h $redis_host -p $redis_port" \
+  --published "$PUBLISHED"
+
+# 5. The Kafka records themselves: each event keyed by the partitionKey it was published with.
+t=$(now)
+DUMP="$WORK/task-events.dump"
+timeout 60 "$ROOT/dev/kafka.sh" tool org.apache.kafka.tools.consumer.ConsoleConsumer \
+  --bootstrap-server "$KAFKA_BROKERS" --topic task-events --from-beginning --timeout-ms 5000 \
+  --property print.key=true --property key.separator=$'\t' >"$DUMP" 2>>"$LOG_DIR/smoke-kafka-dump.log" || true
+python3 "$HERE/smoke_driver.py" --check-keys-only --record "$RECORD" --dapr-http unused \
+  --published "$PUBLISHED" --kafka-dump "$DUMP"
+log "Kafka keys checked ($(elapsed "$t")s)"
 
 log "total $(elapsed "$T_ALL")s"

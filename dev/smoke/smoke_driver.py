@@ -62,6 +62,25 @@ def wait_for(pred, timeout, interval=0.05):
     return None
 
 
+def check_keys(args):
+    print("kafka message keys:", flush=True)
+    want = dict(l.rstrip("\n").split("\t") for l in open(args.published) if "\t" in l)
+    found = {}
+    for line in open(args.kafka_dump, errors="replace"):
+        parts = line.rstrip("\n").split("\t", 1)
+        if len(parts) == 2:
+            try:
+                found[json.loads(parts[1]).get("id")] = parts[0]
+            except (ValueError, AttributeError):
+                pass
+    missing = [i for i in want if i not in found]
+    wrong = [i for i in want if i in found and found[i] != want[i]]
+    check(bool(want) and not missing and not wrong,
+          f"every published event is in Kafka, keyed by its partitionKey "
+          f"({len(want) - len(missing) - len(wrong)}/{len(want)}; missing {len(missing)}, wrong key {len(wrong)})")
+    return 1 if FAILURES else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dapr-http", required=True, help="http://127.0.0.1:PORT")
@@ -69,7 +88,12 @@ def main():
     ap.add_argument("--token", default="")
     ap.add_argument("--redis-cli", default="", help='redis-cli command prefix, e.g. "redis-cli -p 6379"')
     ap.add_argument("--events", type=int, default=20)
+    ap.add_argument("--kafka-dump", default="", help="file with 'key<TAB>value' lines read from task-events")
+    ap.add_argument("--published", default="", help="write 'event-id<TAB>partition-key' lines here")
+    ap.add_argument("--check-keys-only", action="store_true")
     args = ap.parse_args()
+    if args.check_keys_only:
+        return check_keys(args)
     base = args.dapr_http.rstrip("/")
     auth = {"dapr-api-token": args.token} if args.token else {}
     run = uuid.uuid4().hex[:8]
@@ -87,6 +111,9 @@ def main():
             "datacontenttype": "application/json",
             "data": data or {"event_type": etype, "task_id": task_id, "run": run},
         }
+        if args.published:
+            with open(args.published, "a") as f:
+                f.write(f"{ev['id']}\t{task_id}\n")
         sent = time.time()
         code, body = http(
             "POST",
