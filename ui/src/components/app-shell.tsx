@@ -33,7 +33,7 @@ export function AppShell({ current, children }: { current: "tasks" | "activity" 
       >
         Skip to content
       </a>
-      <header className="sticky top-0 z-30 border-b border-slate-200 bg-white/95 backdrop-blur dark:border-slate-800 dark:bg-slate-950/95">
+      <header className="sticky top-0 z-30 border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-950">
         <div className="mx-auto flex max-w-4xl items-center gap-2 px-3 py-2">
           <a href="/" className="mr-2 flex items-center gap-1.5 text-lg font-bold">
             <span aria-hidden="true" className="inline-block h-5 w-5 rounded bg-blue-700 text-center text-sm leading-5 text-white">
