@@ -165,6 +165,10 @@ helm_render() {
     "$TOOLS_BIN/helm" template todo "$CHART" ${args[@]+"${args[@]}"} --namespace todo \
       --kube-version "${KUBERNETES_VERSION#v}" >"$OUT/$set.yaml"
     grep -c '^kind:' "$OUT/$set.yaml" | sed "s/^/$set: resources: /"
+    # NOTES.txt is only rendered by install: a client-side dry run (no cluster) checks it too.
+    "$TOOLS_BIN/helm" install todo "$CHART" ${args[@]+"${args[@]}"} --namespace todo --dry-run=client \
+      >"$OUT/$set.install.txt"
+    grep -q '^NOTES:' "$OUT/$set.install.txt"
   done
   # The expected shape of the default render: one Deployment/Service per function + the UI, the
   # routes, the Dapr resources. Counting keeps an accidental `if` from silently dropping objects.
@@ -233,6 +237,7 @@ routes_resolve() {
 
 kubeconform_rendered() {
   local files=("$OUT"/*.yaml)
+  [[ ${#files[@]} -eq ${#VALUES_SETS[@]} ]] || { echo "expected ${#VALUES_SETS[@]} rendered files, found ${#files[@]}"; return 1; }
   "$TOOLS_BIN/kubeconform" -strict -summary -output text \
     -kubernetes-version "${KUBERNETES_VERSION#v}" \
     -schema-location "$SCHEMAS/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json" \
