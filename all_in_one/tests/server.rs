@@ -14,14 +14,22 @@ struct Server {
 
 impl Server {
     fn start(extra_env: &[(&str, &str)]) -> Self {
-        let dir = std::env::temp_dir().join(format!("todo-aio-{}-{}", std::process::id(), uuid_like()));
+        let dir =
+            std::env::temp_dir().join(format!("todo-aio-{}-{}", std::process::id(), uuid_like()));
         std::fs::create_dir_all(&dir).expect("dir");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_todo"));
-        cmd.env("PORT", "0").env("DATA_DIR", &dir).env("UI_DIR", dir.join("no-ui")).env_remove("DATABASE_URL");
+        cmd.env("PORT", "0")
+            .env("DATA_DIR", &dir)
+            .env("UI_DIR", dir.join("no-ui"))
+            .env_remove("DATABASE_URL");
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start todo");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start todo");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -31,7 +39,9 @@ impl Server {
                 }
             }
         });
-        let base = rx.recv_timeout(Duration::from_secs(20)).expect("the server did not report its address within 20 s");
+        let base = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server did not report its address within 20 s");
         Server { child, base, dir }
     }
 
@@ -49,7 +59,10 @@ impl Drop for Server {
 }
 
 fn uuid_like() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 #[tokio::test]
@@ -57,7 +70,11 @@ async fn the_whole_api_over_http_on_sqlite() {
     let server = Server::start(&[]);
     let http = reqwest::Client::new();
 
-    let health = http.get(server.url("/health")).send().await.expect("health");
+    let health = http
+        .get(server.url("/health"))
+        .send()
+        .await
+        .expect("health");
     assert_eq!(health.status(), 200);
 
     let created = http.post(server.url("/api/tasks")).json(&json!({"title": "Über-task ✓", "tags": ["x"], "due_date": "2026-07-01T10:00:00-04:00"}))
@@ -67,30 +84,96 @@ async fn the_whole_api_over_http_on_sqlite() {
     assert_eq!(task["due_date"], "2026-07-01T14:00:00Z");
     let id = task["id"].as_str().expect("id").to_string();
 
-    let page: Value = http.get(server.url("/api/tasks/?search=über")).send().await.expect("list").json().await.expect("json");
+    let page: Value = http
+        .get(server.url("/api/tasks/?search=über"))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(page["total"], 1);
 
-    let done: Value = http.post(server.url(&format!("/api/tasks/{id}/complete"))).send().await.expect("complete").json().await.expect("json");
+    let done: Value = http
+        .post(server.url(&format!("/api/tasks/{id}/complete")))
+        .send()
+        .await
+        .expect("complete")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(done["status"], "completed");
 
-    let patched = http.patch(server.url(&format!("/api/tasks/{id}"))).header("if-match", "\"1\"").json(&json!({"title": "late"}))
-        .send().await.expect("patch");
+    let patched = http
+        .patch(server.url(&format!("/api/tasks/{id}")))
+        .header("if-match", "\"1\"")
+        .json(&json!({"title": "late"}))
+        .send()
+        .await
+        .expect("patch");
     assert_eq!(patched.status(), 412);
 
-    let bad = http.post(server.url("/api/tasks")).json(&json!({"title": null})).send().await.expect("bad");
+    let bad = http
+        .post(server.url("/api/tasks"))
+        .json(&json!({"title": null}))
+        .send()
+        .await
+        .expect("bad");
     assert_eq!(bad.status(), 422);
     let body: Value = bad.json().await.expect("json");
     assert!(body["detail"].as_str().expect("detail").contains("title"));
 
-    assert_eq!(http.delete(server.url(&format!("/api/tasks/{id}"))).send().await.expect("delete").status(), 204);
-    assert_eq!(http.get(server.url(&format!("/api/tasks/{id}"))).send().await.expect("get").status(), 404);
+    assert_eq!(
+        http.delete(server.url(&format!("/api/tasks/{id}")))
+            .send()
+            .await
+            .expect("delete")
+            .status(),
+        204
+    );
+    assert_eq!(
+        http.get(server.url(&format!("/api/tasks/{id}")))
+            .send()
+            .await
+            .expect("get")
+            .status(),
+        404
+    );
 
-    let doc: Value = http.get(server.url("/openapi.json")).send().await.expect("openapi").json().await.expect("json");
+    let doc: Value = http
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
     assert!(doc["openapi"].as_str().expect("v").starts_with("3.1"));
-    assert_eq!(http.get(server.url("/docs")).send().await.expect("docs").status(), 200);
-    let home = http.get(server.url("/")).send().await.expect("home").text().await.expect("text");
-    assert!(home.contains("make ui"), "without a built UI the home page says how to build it");
-    let missing = http.get(server.url("/api/unknown")).send().await.expect("404");
+    assert_eq!(
+        http.get(server.url("/docs"))
+            .send()
+            .await
+            .expect("docs")
+            .status(),
+        200
+    );
+    let home = http
+        .get(server.url("/"))
+        .send()
+        .await
+        .expect("home")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        home.contains("make ui"),
+        "without a built UI the home page says how to build it"
+    );
+    let missing = http
+        .get(server.url("/api/unknown"))
+        .send()
+        .await
+        .expect("404");
     assert_eq!(missing.status(), 404);
 }
 
@@ -101,24 +184,41 @@ async fn data_survives_a_restart_and_sigterm_stops_cleanly() {
     let http = reqwest::Client::new();
     let id = {
         let mut server = Server::start(&[("DATA_DIR", &dir_s)]);
-        let task: Value = http.post(server.url("/api/tasks")).json(&json!({"title": "persist me"})).send().await.expect("create")
-            .json().await.expect("json");
+        let task: Value = http
+            .post(server.url("/api/tasks"))
+            .json(&json!({"title": "persist me"}))
+            .send()
+            .await
+            .expect("create")
+            .json()
+            .await
+            .expect("json");
         let pid = server.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         let exit = loop {
             if let Some(s) = server.child.try_wait().expect("wait") {
                 break s;
             }
-            assert!(Instant::now() < deadline, "did not stop within 10 s of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "did not stop within 10 s of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         };
         assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
         task["id"].as_str().expect("id").to_string()
     };
     let server = Server::start(&[("DATA_DIR", &dir_s)]);
-    let back = http.get(server.url(&format!("/api/tasks/{id}"))).send().await.expect("get");
+    let back = http
+        .get(server.url(&format!("/api/tasks/{id}")))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(back.status(), 200);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
@@ -126,7 +226,10 @@ async fn data_survives_a_restart_and_sigterm_stops_cleanly() {
 
 #[tokio::test]
 async fn a_bad_configuration_is_reported_not_panicked() {
-    let out = Command::new(env!("CARGO_BIN_EXE_todo")).env("PORT", "not-a-port").output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_todo"))
+        .env("PORT", "not-a-port")
+        .output()
+        .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("PORT") && !err.contains("panicked"), "{err}");
@@ -135,5 +238,9 @@ async fn a_bad_configuration_is_reported_not_panicked() {
 #[tokio::test]
 async fn the_server_binds_loopback_by_default() {
     let server = Server::start(&[]);
-    assert!(server.base.starts_with("http://127.0.0.1:"), "{}", server.base);
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
 }

@@ -69,7 +69,10 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("host", &self.host)
             .field("port", &self.port)
-            .field("database_url", &crate::storage::redact_url(&self.database_url))
+            .field(
+                "database_url",
+                &crate::storage::redact_url(&self.database_url),
+            )
             .field("data_dir", &self.data_dir)
             .field("db_max_connections", &self.db_max_connections)
             .field("log_format", &self.log_format)
@@ -90,16 +93,36 @@ impl Config {
     }
 
     /// Reads configuration through `get` (the environment, or a map in tests).
-    pub fn from_lookup(defaults: &Defaults, get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let val = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        fn parse<T: std::str::FromStr>(var: &'static str, v: Option<String>, default: T, what: &str) -> Result<T, ConfigError> {
+    pub fn from_lookup(
+        defaults: &Defaults,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let val = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        fn parse<T: std::str::FromStr>(
+            var: &'static str,
+            v: Option<String>,
+            default: T,
+            what: &str,
+        ) -> Result<T, ConfigError> {
             match v {
                 None => Ok(default),
-                Some(s) => s.parse().map_err(|_| ConfigError { var, message: format!("'{s}' is not {what}") }),
+                Some(s) => s.parse().map_err(|_| ConfigError {
+                    var,
+                    message: format!("'{s}' is not {what}"),
+                }),
             }
         }
         let host = parse("HOST", val("HOST"), defaults.host, "an IP address")?;
-        let port = parse("PORT", val("PORT"), defaults.port, "a port number (0-65535)")?;
+        let port = parse(
+            "PORT",
+            val("PORT"),
+            defaults.port,
+            "a port number (0-65535)",
+        )?;
         let data_dir = PathBuf::from(val("DATA_DIR").unwrap_or_else(|| "data".into()));
         let database_url = match val("DATABASE_URL") {
             Some(u) => {
@@ -113,21 +136,47 @@ impl Config {
             }
             None => format!("sqlite://{}?mode=rwc", data_dir.join("todo.db").display()),
         };
-        let db_max_connections = parse("DB_MAX_CONNECTIONS", val("DB_MAX_CONNECTIONS"), 10u32, "a whole number")?;
+        let db_max_connections = parse(
+            "DB_MAX_CONNECTIONS",
+            val("DB_MAX_CONNECTIONS"),
+            10u32,
+            "a whole number",
+        )?;
         if db_max_connections == 0 {
-            return Err(ConfigError { var: "DB_MAX_CONNECTIONS", message: "must be at least 1".into() });
+            return Err(ConfigError {
+                var: "DB_MAX_CONNECTIONS",
+                message: "must be at least 1".into(),
+            });
         }
         let log_format = match val("LOG_FORMAT").as_deref() {
             None | Some("text") | Some("pretty") => LogFormat::Text,
             Some("json") => LogFormat::Json,
-            Some(other) => return Err(ConfigError { var: "LOG_FORMAT", message: format!("'{other}' is not text or json") }),
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "LOG_FORMAT",
+                    message: format!("'{other}' is not text or json"),
+                });
+            }
         };
         let cors_origins = val("CORS_ORIGINS")
-            .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
-        let max_body_bytes = parse("MAX_BODY_BYTES", val("MAX_BODY_BYTES"), crate::http::DEFAULT_BODY_LIMIT, "a byte count")?;
+        let max_body_bytes = parse(
+            "MAX_BODY_BYTES",
+            val("MAX_BODY_BYTES"),
+            crate::http::DEFAULT_BODY_LIMIT,
+            "a byte count",
+        )?;
         if max_body_bytes < 1024 {
-            return Err(ConfigError { var: "MAX_BODY_BYTES", message: "must be at least 1024".into() });
+            return Err(ConfigError {
+                var: "MAX_BODY_BYTES",
+                message: "must be at least 1024".into(),
+            });
         }
         let ui_dir = PathBuf::from(val("UI_DIR").unwrap_or_else(|| "ui/out".into()));
         let dapr_endpoint = match (val("DAPR_HTTP_ENDPOINT"), val("DAPR_HTTP_PORT")) {
@@ -161,11 +210,17 @@ mod tests {
     use std::collections::HashMap;
 
     fn defaults() -> Defaults {
-        Defaults { port: 8000, host: IpAddr::from([127, 0, 0, 1]) }
+        Defaults {
+            port: 8000,
+            host: IpAddr::from([127, 0, 0, 1]),
+        }
     }
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(&defaults(), |k| m.get(k).cloned())
     }
 
@@ -181,19 +236,35 @@ mod tests {
     #[test]
     fn bad_values_name_the_variable() {
         assert_eq!(cfg(&[("PORT", "eighty")]).expect_err("bad").var, "PORT");
-        assert_eq!(cfg(&[("DATABASE_URL", "mysql://x")]).expect_err("bad").var, "DATABASE_URL");
-        assert_eq!(cfg(&[("LOG_FORMAT", "xml")]).expect_err("bad").var, "LOG_FORMAT");
+        assert_eq!(
+            cfg(&[("DATABASE_URL", "mysql://x")]).expect_err("bad").var,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            cfg(&[("LOG_FORMAT", "xml")]).expect_err("bad").var,
+            "LOG_FORMAT"
+        );
     }
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        let c = cfg(&[("DATABASE_URL", "postgres://u:hunter2@h/db"), ("DAPR_API_TOKEN", "tok")]).expect("valid");
+        let c = cfg(&[
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+            ("DAPR_API_TOKEN", "tok"),
+        ])
+        .expect("valid");
         let s = format!("{c:?}");
         assert!(!s.contains("hunter2") && !s.contains("tok\""), "{s}");
     }
 
     #[test]
     fn dapr_port_becomes_a_loopback_endpoint() {
-        assert_eq!(cfg(&[("DAPR_HTTP_PORT", "3500")]).expect("valid").dapr_endpoint.as_deref(), Some("http://127.0.0.1:3500"));
+        assert_eq!(
+            cfg(&[("DAPR_HTTP_PORT", "3500")])
+                .expect("valid")
+                .dapr_endpoint
+                .as_deref(),
+            Some("http://127.0.0.1:3500")
+        );
     }
 }

@@ -114,11 +114,20 @@ pub trait TaskStore: Send + Sync {
     /// Reads one task of `owner`.
     async fn get(&self, owner: &OwnerId, id: TaskId) -> Result<Option<Task>, StoreError>;
     /// Replaces a task if its stored version is still `expected_version`.
-    async fn update(&self, task: &Task, expected_version: i64, events: &[DomainEvent])
-    -> Result<WriteOutcome, StoreError>;
+    async fn update(
+        &self,
+        task: &Task,
+        expected_version: i64,
+        events: &[DomainEvent],
+    ) -> Result<WriteOutcome, StoreError>;
     /// Deletes a task if its stored version is still `expected_version`.
-    async fn delete(&self, owner: &OwnerId, id: TaskId, expected_version: i64, events: &[DomainEvent])
-    -> Result<WriteOutcome, StoreError>;
+    async fn delete(
+        &self,
+        owner: &OwnerId,
+        id: TaskId,
+        expected_version: i64,
+        events: &[DomainEvent],
+    ) -> Result<WriteOutcome, StoreError>;
     /// Filters, sorts and pages tasks in the database.
     async fn list(&self, owner: &OwnerId, query: &ListQuery) -> Result<TaskPage, StoreError>;
     /// Every tag of `owner` with the number of tasks carrying it, most used first.

@@ -20,7 +20,10 @@ impl Api {
     async fn new() -> Self {
         let dir = support::TempDir::new();
         let store = support::store(&support::sqlite_url(&dir)).await;
-        Api { _dir: dir, state: support::state(store) }
+        Api {
+            _dir: dir,
+            state: support::state(store),
+        }
     }
 
     /// The service of one function, as its binary serves it.
@@ -32,7 +35,9 @@ impl Api {
     fn for_route(&self, method: &Method, path: &str) -> Router {
         use tasks::http::{complete_task, create_task, delete_task, list_tasks, update_task};
         let f = match *method {
-            Method::POST if path.trim_end_matches('/').ends_with("/complete") => complete_task::FUNCTION,
+            Method::POST if path.trim_end_matches('/').ends_with("/complete") => {
+                complete_task::FUNCTION
+            }
             Method::POST => create_task::FUNCTION,
             Method::PATCH => update_task::FUNCTION,
             Method::DELETE => delete_task::FUNCTION,
@@ -47,11 +52,21 @@ impl Api {
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())) };
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
         (status, headers, body)
     }
 
-    async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, HeaderMap, Value) {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, HeaderMap, Value) {
         let mut b = Request::builder().method(method).uri(uri);
         let body = match body {
             Some(v) => {
@@ -76,13 +91,26 @@ impl Api {
 }
 
 fn field_errors(v: &Value) -> Vec<String> {
-    v["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
+    v["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[tokio::test]
 async fn create_returns_201_with_defaults_location_and_etag() {
     let api = Api::new().await;
-    let (s, h, v) = api.call(Method::POST, "/api/tasks/", Some(json!({"title": "  Buy milk  "}))).await;
+    let (s, h, v) = api
+        .call(
+            Method::POST,
+            "/api/tasks/",
+            Some(json!({"title": "  Buy milk  "})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(v["title"], "Buy milk");
     assert_eq!(v["status"], "pending");
@@ -92,7 +120,10 @@ async fn create_returns_201_with_defaults_location_and_etag() {
     assert_eq!(v["completed_at"], Value::Null);
     assert_eq!(v["version"], 1);
     assert_eq!(h["etag"], "\"1\"");
-    assert_eq!(h["location"].to_str().expect("ascii"), format!("/api/tasks/{}", v["id"].as_str().expect("id")));
+    assert_eq!(
+        h["location"].to_str().expect("ascii"),
+        format!("/api/tasks/{}", v["id"].as_str().expect("id"))
+    );
     assert!(v["created_at"].as_str().expect("time").ends_with('Z'));
     assert!(h.contains_key("x-request-id"));
 }
@@ -124,29 +155,65 @@ async fn hostile_input_gets_422_naming_the_field_and_writes_nothing() {
         (json!({"title": "x", "tags": [1]}), "tags[0]"),
         (json!({"title": "x", "tags": null}), "tags"),
         (json!({"title": "x", "due_date": "tomorrow"}), "due_date"),
-        (json!({"title": "x", "due_date": "2026-06-01T09:00:00"}), "due_date"),
+        (
+            json!({"title": "x", "due_date": "2026-06-01T09:00:00"}),
+            "due_date",
+        ),
         (json!({"title": "x", "due_date": 1_700_000_000}), "due_date"),
-        (json!({"title": "x", "recurrence_rule": "FREQ=SOMETIMES"}), "recurrence_rule"),
-        (json!({"title": "x", "is_recurring": true}), "recurrence_rule"),
+        (
+            json!({"title": "x", "recurrence_rule": "FREQ=SOMETIMES"}),
+            "recurrence_rule",
+        ),
+        (
+            json!({"title": "x", "is_recurring": true}),
+            "recurrence_rule",
+        ),
         (json!({"title": "x", "is_recurring": "yes"}), "is_recurring"),
-        (json!({"title": "x", "timezone": "Mars/Olympus"}), "timezone"),
+        (
+            json!({"title": "x", "timezone": "Mars/Olympus"}),
+            "timezone",
+        ),
         (json!({"title": "x", "colour": "red"}), "colour"),
-        (json!({"title": "x", "id": "00000000-0000-0000-0000-000000000000"}), "id"),
-        (json!({"title": "x", "description": "d".repeat(2001)}), "description"),
+        (
+            json!({"title": "x", "id": "00000000-0000-0000-0000-000000000000"}),
+            "id",
+        ),
+        (
+            json!({"title": "x", "description": "d".repeat(2001)}),
+            "description",
+        ),
     ];
     for (body, field) in cases {
-        let (s, _, v) = api.call(Method::POST, "/api/tasks", Some(body.clone())).await;
+        let (s, _, v) = api
+            .call(Method::POST, "/api/tasks", Some(body.clone()))
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
-        assert!(field_errors(&v).contains(&field.to_string()), "{body}: expected {field} in {v}");
-        assert!(v["detail"].as_str().expect("detail").contains(field.trim_end_matches("[0]")), "{v}");
+        assert!(
+            field_errors(&v).contains(&field.to_string()),
+            "{body}: expected {field} in {v}"
+        );
+        assert!(
+            v["detail"]
+                .as_str()
+                .expect("detail")
+                .contains(field.trim_end_matches("[0]")),
+            "{v}"
+        );
     }
     for raw in ["{not json", "[1,2]", "\"title\"", "null", ""] {
-        let req = Request::post("/api/tasks").header("content-type", "application/json").body(Body::from(raw)).expect("req");
+        let req = Request::post("/api/tasks")
+            .header("content-type", "application/json")
+            .body(Body::from(raw))
+            .expect("req");
         let (s, _, v) = api.send(req).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{raw}: {v}");
         assert!(v["detail"].is_string());
     }
-    assert_eq!(api.total().await, 0, "nothing may be written by rejected requests");
+    assert_eq!(
+        api.total().await,
+        0,
+        "nothing may be written by rejected requests"
+    );
 }
 
 #[tokio::test]
@@ -155,8 +222,16 @@ async fn oversized_and_non_json_bodies_are_refused() {
     let huge = json!({"title": "x", "description": "d".repeat(100_000)});
     let (s, _, v) = api.call(Method::POST, "/api/tasks", Some(huge)).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
-    assert!(v["detail"].as_str().expect("detail").contains("larger than"));
-    let req = Request::post("/api/tasks").header("content-type", "text/plain").body(Body::from("title=x")).expect("req");
+    assert!(
+        v["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("larger than")
+    );
+    let req = Request::post("/api/tasks")
+        .header("content-type", "text/plain")
+        .body(Body::from("title=x"))
+        .expect("req");
     let (s, _, _) = api.send(req).await;
     assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(api.total().await, 0);
@@ -175,7 +250,13 @@ async fn unknown_and_malformed_ids() {
         assert_eq!(s, StatusCode::NOT_FOUND, "{uri}");
         assert_eq!(v["detail"], "Task not found");
     }
-    let (s, _, _) = api.call(Method::PATCH, &format!("/api/tasks/{unknown}"), Some(json!({"title": "y"}))).await;
+    let (s, _, _) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/tasks/{unknown}"),
+            Some(json!({"title": "y"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     for m in [Method::GET, Method::DELETE] {
         let (s, _, v) = api.call(m, "/api/tasks/not-a-uuid", None).await;
@@ -189,7 +270,13 @@ async fn patch_is_partial_null_clears_and_if_match_guards() {
     let api = Api::new().await;
     let v = api.create(json!({"title": "x", "description": "d", "due_date": "2026-06-01T09:00:00Z", "tags": ["a"]})).await;
     let uri = format!("/api/tasks/{}", v["id"].as_str().expect("id"));
-    let (s, h, v) = api.call(Method::PATCH, &uri, Some(json!({"priority": "high", "due_date": null, "description": null}))).await;
+    let (s, h, v) = api
+        .call(
+            Method::PATCH,
+            &uri,
+            Some(json!({"priority": "high", "due_date": null, "description": null})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["priority"], "high");
     assert_eq!(v["due_date"], Value::Null);
@@ -198,17 +285,29 @@ async fn patch_is_partial_null_clears_and_if_match_guards() {
     assert_eq!(v["tags"], json!(["a"]));
     assert_eq!(h["etag"], "\"2\"");
 
-    let stale = Request::patch(&uri).header("content-type", "application/json").header("if-match", "\"1\"")
-        .body(Body::from(json!({"title": "lost update"}).to_string())).expect("req");
+    let stale = Request::patch(&uri)
+        .header("content-type", "application/json")
+        .header("if-match", "\"1\"")
+        .body(Body::from(json!({"title": "lost update"}).to_string()))
+        .expect("req");
     let (s, h, _) = api.send(stale).await;
     assert_eq!(s, StatusCode::PRECONDITION_FAILED);
     assert_eq!(h["etag"], "\"2\"");
-    let fresh = Request::patch(format!("{uri}/")).header("content-type", "application/json").header("if-match", "\"2\"")
-        .body(Body::from(json!({"title": "kept"}).to_string())).expect("req");
+    let fresh = Request::patch(format!("{uri}/"))
+        .header("content-type", "application/json")
+        .header("if-match", "\"2\"")
+        .body(Body::from(json!({"title": "kept"}).to_string()))
+        .expect("req");
     let (s, _, v) = api.send(fresh).await;
     assert_eq!((s, v["title"].as_str()), (StatusCode::OK, Some("kept")));
 
-    let (s, _, v) = api.call(Method::PATCH, &uri, Some(json!({"priority": null, "bogus": 1}))).await;
+    let (s, _, v) = api
+        .call(
+            Method::PATCH,
+            &uri,
+            Some(json!({"priority": null, "bogus": 1})),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(field_errors(&v), vec!["bogus", "priority"]);
     let (_, _, now) = api.call(Method::GET, &uri, None).await;
@@ -220,32 +319,57 @@ async fn status_and_completed_at_agree_whichever_endpoint_changes_status() {
     let api = Api::new().await;
     let v = api.create(json!({"title": "x"})).await;
     let id = v["id"].as_str().expect("id").to_string();
-    let (_, _, v) = api.call(Method::POST, &format!("/api/tasks/{id}/complete"), None).await;
+    let (_, _, v) = api
+        .call(Method::POST, &format!("/api/tasks/{id}/complete"), None)
+        .await;
     assert_eq!(v["status"], "completed");
     assert!(v["completed_at"].is_string());
-    let (_, _, v) = api.call(Method::POST, &format!("/api/tasks/{id}/complete/"), None).await;
+    let (_, _, v) = api
+        .call(Method::POST, &format!("/api/tasks/{id}/complete/"), None)
+        .await;
     assert_eq!(v["status"], "pending");
     assert_eq!(v["completed_at"], Value::Null);
-    let (_, _, v) = api.call(Method::PATCH, &format!("/api/tasks/{id}"), Some(json!({"status": "completed"}))).await;
+    let (_, _, v) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/tasks/{id}"),
+            Some(json!({"status": "completed"})),
+        )
+        .await;
     assert!(v["completed_at"].is_string());
-    let (_, _, v) = api.call(Method::PATCH, &format!("/api/tasks/{id}"), Some(json!({"status": "in_progress"}))).await;
+    let (_, _, v) = api
+        .call(
+            Method::PATCH,
+            &format!("/api/tasks/{id}"),
+            Some(json!({"status": "in_progress"})),
+        )
+        .await;
     assert_eq!(v["completed_at"], Value::Null);
-    let v = api.create(json!({"title": "born done", "status": "completed"})).await;
+    let v = api
+        .create(json!({"title": "born done", "status": "completed"}))
+        .await;
     assert!(v["completed_at"].is_string());
 }
 
 #[tokio::test]
 async fn recurrence_fields_are_validated_and_stored() {
     let api = Api::new().await;
-    let v = api.create(json!({"title": "gym", "recurrence_rule": "weekly", "timezone": "Europe/Paris"})).await;
+    let v = api
+        .create(json!({"title": "gym", "recurrence_rule": "weekly", "timezone": "Europe/Paris"}))
+        .await;
     assert_eq!(v["is_recurring"], true);
     assert_eq!(v["recurrence_rule"], "weekly");
     assert_eq!(v["series_id"], v["id"]);
     let v = api.create(json!({"title": "rent", "is_recurring": true, "recurrence_rule": "RRULE:FREQ=MONTHLY;BYMONTHDAY=-1"})).await;
     assert_eq!(v["recurrence_rule"], "FREQ=MONTHLY;BYMONTHDAY=-1");
     let uri = format!("/api/tasks/{}", v["id"].as_str().expect("id"));
-    let (_, _, v) = api.call(Method::PATCH, &uri, Some(json!({"is_recurring": false}))).await;
-    assert_eq!((v["is_recurring"].as_bool(), v["recurrence_rule"].clone()), (Some(false), Value::Null));
+    let (_, _, v) = api
+        .call(Method::PATCH, &uri, Some(json!({"is_recurring": false})))
+        .await;
+    assert_eq!(
+        (v["is_recurring"].as_bool(), v["recurrence_rule"].clone()),
+        (Some(false), Value::Null)
+    );
 }
 
 #[tokio::test]
@@ -262,20 +386,57 @@ async fn delete_returns_204_then_404() {
 #[tokio::test]
 async fn list_filters_sorts_pages_and_rejects_bad_parameters() {
     let api = Api::new().await;
-    for (t, p, tags) in [("b", "low", vec!["x"]), ("a", "high", vec!["y"]), ("c", "medium", vec!["x"])] {
-        api.create(json!({"title": t, "priority": p, "tags": tags})).await;
+    for (t, p, tags) in [
+        ("b", "low", vec!["x"]),
+        ("a", "high", vec!["y"]),
+        ("c", "medium", vec!["x"]),
+    ] {
+        api.create(json!({"title": t, "priority": p, "tags": tags}))
+            .await;
     }
-    let (s, _, v) = api.call(Method::GET, "/api/tasks?sort_by=priority&sort_order=desc", None).await;
+    let (s, _, v) = api
+        .call(
+            Method::GET,
+            "/api/tasks?sort_by=priority&sort_order=desc",
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let titles: Vec<&str> = v["tasks"].as_array().expect("tasks").iter().map(|t| t["title"].as_str().expect("t")).collect();
+    let titles: Vec<&str> = v["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["title"].as_str().expect("t"))
+        .collect();
     assert_eq!(titles, vec!["a", "c", "b"]);
     assert_eq!(v["total"], 3);
-    let (_, _, v) = api.call(Method::GET, "/api/tasks/?tag=x&limit=1&offset=1&sort_by=title", None).await;
-    assert_eq!((v["total"].as_u64(), v["tasks"][0]["title"].as_str()), (Some(2), Some("c")));
-    let (_, _, v) = api.call(Method::GET, "/api/tasks?search=%25&status=", None).await;
+    let (_, _, v) = api
+        .call(
+            Method::GET,
+            "/api/tasks/?tag=x&limit=1&offset=1&sort_by=title",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (v["total"].as_u64(), v["tasks"][0]["title"].as_str()),
+        (Some(2), Some("c"))
+    );
+    let (_, _, v) = api
+        .call(Method::GET, "/api/tasks?search=%25&status=", None)
+        .await;
     assert_eq!(v["total"], 0, "% is literal");
-    for bad in ["sort_by=colour", "sort_order=up", "limit=0", "limit=1000", "offset=-1", "status=done", "priority=9"] {
-        let (s, _, v) = api.call(Method::GET, &format!("/api/tasks?{bad}"), None).await;
+    for bad in [
+        "sort_by=colour",
+        "sort_order=up",
+        "limit=0",
+        "limit=1000",
+        "offset=-1",
+        "status=done",
+        "priority=9",
+    ] {
+        let (s, _, v) = api
+            .call(Method::GET, &format!("/api/tasks?{bad}"), None)
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         assert_eq!(field_errors(&v)[0], bad.split('=').next().expect("key"));
     }
@@ -296,21 +457,47 @@ async fn each_function_serves_only_its_own_routes_plus_health() {
         (Method::DELETE, format!("/api/tasks/{id}")),
         (Method::POST, format!("/api/tasks/{id}/complete")),
     ];
-    let owners = [create_task::FUNCTION, list_tasks::FUNCTION, list_tasks::FUNCTION, update_task::FUNCTION, delete_task::FUNCTION, complete_task::FUNCTION];
-    for f in [create_task::FUNCTION, update_task::FUNCTION, complete_task::FUNCTION, delete_task::FUNCTION, list_tasks::FUNCTION] {
+    let owners = [
+        create_task::FUNCTION,
+        list_tasks::FUNCTION,
+        list_tasks::FUNCTION,
+        update_task::FUNCTION,
+        delete_task::FUNCTION,
+        complete_task::FUNCTION,
+    ];
+    for f in [
+        create_task::FUNCTION,
+        update_task::FUNCTION,
+        complete_task::FUNCTION,
+        delete_task::FUNCTION,
+        list_tasks::FUNCTION,
+    ] {
         let app = api.function(f);
-        let health = app.clone().oneshot(Request::get("/health").body(Body::empty()).expect("req")).await.expect("resp");
+        let health = app
+            .clone()
+            .oneshot(Request::get("/health").body(Body::empty()).expect("req"))
+            .await
+            .expect("resp");
         assert_eq!(health.status(), StatusCode::OK, "{}", f.name);
         for ((m, uri), owner) in probes.iter().zip(owners.iter()) {
-            let req = Request::builder().method(m.clone()).uri(uri).header("content-type", "application/json")
-                .body(Body::from("{}")).expect("req");
+            let req = Request::builder()
+                .method(m.clone())
+                .uri(uri)
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .expect("req");
             let resp = app.clone().oneshot(req).await.expect("resp");
             let status = resp.status();
             let bytes = resp.into_body().collect().await.expect("body").to_bytes();
             let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let route_missing = status == StatusCode::METHOD_NOT_ALLOWED
                 || (status == StatusCode::NOT_FOUND && body["detail"] == "Not Found");
-            assert_eq!(!route_missing, owner.name == f.name, "{} {m} {uri} -> {status} {body}", f.name);
+            assert_eq!(
+                !route_missing,
+                owner.name == f.name,
+                "{} {m} {uri} -> {status} {body}",
+                f.name
+            );
         }
     }
 }
@@ -321,12 +508,25 @@ async fn openapi_swagger_and_redoc_are_served() {
     let (s, _, doc) = api.call(Method::GET, "/openapi.json", None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
-    for p in ["/api/tasks", "/api/tasks/{id}", "/api/tasks/{id}/complete", "/api/tags"] {
+    for p in [
+        "/api/tasks",
+        "/api/tasks/{id}",
+        "/api/tasks/{id}/complete",
+        "/api/tags",
+    ] {
         assert!(doc["paths"].get(p).is_some(), "{p} undocumented");
     }
     let app = api.function(tasks::http::list_tasks::FUNCTION);
-    for (uri, needle) in [("/docs", "swagger-ui-bundle.js"), ("/docs/swagger-ui-bundle.js", "SwaggerUIBundle"), ("/redoc", "redoc")] {
-        let resp = app.clone().oneshot(Request::get(uri).body(Body::empty()).expect("req")).await.expect("resp");
+    for (uri, needle) in [
+        ("/docs", "swagger-ui-bundle.js"),
+        ("/docs/swagger-ui-bundle.js", "SwaggerUIBundle"),
+        ("/redoc", "redoc"),
+    ] {
+        let resp = app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).expect("req"))
+            .await
+            .expect("resp");
         assert_eq!(resp.status(), StatusCode::OK, "{uri}");
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         assert!(String::from_utf8_lossy(&bytes).contains(needle), "{uri}");
@@ -337,8 +537,14 @@ async fn openapi_swagger_and_redoc_are_served() {
 async fn unknown_routes_and_methods_get_json_errors() {
     let api = Api::new().await;
     let (s, _, v) = api.call(Method::GET, "/api/nope", None).await;
-    assert_eq!((s, v["detail"].as_str()), (StatusCode::NOT_FOUND, Some("Not Found")));
+    assert_eq!(
+        (s, v["detail"].as_str()),
+        (StatusCode::NOT_FOUND, Some("Not Found"))
+    );
     let app = api.function(tasks::http::create_task::FUNCTION);
-    let resp = app.oneshot(Request::put("/api/tasks").body(Body::empty()).expect("req")).await.expect("resp");
+    let resp = app
+        .oneshot(Request::put("/api/tasks").body(Body::empty()).expect("req"))
+        .await
+        .expect("resp");
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
 }

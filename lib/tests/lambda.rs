@@ -38,20 +38,37 @@ fn apigw_v2(method: &str, path: &str, query: &str, body: Option<Value>) -> Strin
 async fn create_and_list_through_api_gateway_v2_events() {
     let dir = support::TempDir::new();
     let state = support::state(support::store(&support::sqlite_url(&dir)).await);
-    let create = http::service((http::create_task::FUNCTION.routes)(), state.clone(), &ServiceOptions::default());
-    let list = http::service((http::list_tasks::FUNCTION.routes)(), state, &ServiceOptions::default());
+    let create = http::service(
+        (http::create_task::FUNCTION.routes)(),
+        state.clone(),
+        &ServiceOptions::default(),
+    );
+    let list = http::service(
+        (http::list_tasks::FUNCTION.routes)(),
+        state,
+        &ServiceOptions::default(),
+    );
 
-    let req = from_str(&apigw_v2("POST", "/api/tasks", "", Some(json!({"title": "from lambda", "priority": "high"}))))
-        .expect("API Gateway v2 event");
+    let req = from_str(&apigw_v2(
+        "POST",
+        "/api/tasks",
+        "",
+        Some(json!({"title": "from lambda", "priority": "high"})),
+    ))
+    .expect("API Gateway v2 event");
     let resp = create.oneshot(req).await.expect("response");
     assert_eq!(resp.status(), 201);
-    let created: Value = serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes()).expect("json");
+    let created: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes())
+            .expect("json");
     assert_eq!(created["title"], "from lambda");
 
     let req = from_str(&apigw_v2("GET", "/api/tasks", "priority=high", None)).expect("event");
     let resp = list.clone().oneshot(req).await.expect("response");
     assert_eq!(resp.status(), 200);
-    let page: Value = serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes()).expect("json");
+    let page: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes())
+            .expect("json");
     assert_eq!(page["total"], 1);
     assert_eq!(page["tasks"][0]["id"], created["id"]);
 

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use tasks::domain::task::NewTask;
 use tasks::domain::time::parse_rfc3339;
 use tasks::domain::{
-    DomainEvent, OwnerId, Priority, RecurrenceRule, Status, Tag, Tags, Task, TaskChanges, TaskId, TaskTitle,
-    TimeZoneName,
+    DomainEvent, OwnerId, Priority, RecurrenceRule, Status, Tag, Tags, Task, TaskChanges, TaskId,
+    TaskTitle, TimeZoneName,
 };
 use tasks::ports::{ListQuery, SortField, SortOrder, TaskStore, WriteOutcome};
 
@@ -24,7 +24,8 @@ fn task(title: &str, priority: Priority, due: Option<&str>, tags: &[&str], creat
         priority: Some(priority),
         due_date: due.map(at),
         tags: Some(Tags::parse(tags).expect("tags")),
-        description: tasks::domain::Description::parse(&format!("about {title}")).expect("description"),
+        description: tasks::domain::Description::parse(&format!("about {title}"))
+            .expect("description"),
         ..NewTask::default()
     };
     Task::create(TaskId::new(), OwnerId::local(), input, at(created)).expect("task")
@@ -35,7 +36,16 @@ fn ids(tasks: &[Task]) -> Vec<String> {
 }
 
 async fn list(store: &Arc<dyn TaskStore>, q: ListQuery) -> (Vec<String>, u64) {
-    let page = store.list(&OwnerId::local(), &ListQuery { limit: if q.limit == 0 { 50 } else { q.limit }, ..q }).await.expect("list");
+    let page = store
+        .list(
+            &OwnerId::local(),
+            &ListQuery {
+                limit: if q.limit == 0 { 50 } else { q.limit },
+                ..q
+            },
+        )
+        .await
+        .expect("list");
     (ids(&page.tasks), page.total)
 }
 
@@ -46,18 +56,62 @@ async fn contract(store: Arc<dyn TaskStore>) -> Vec<Vec<String>> {
 
     // GIVEN tasks with every kind of field, created at distinct times.
     let mut rows = vec![
-        task("Écrire le rapport", Priority::High, Some("2026-05-01T09:00:00+02:00"), &["work"], "2026-01-01T00:00:01Z"),
-        task("buy milk", Priority::Low, None, &["home", "errand"], "2026-01-01T00:00:02Z"),
-        task("Call Bob", Priority::Medium, Some("2026-04-01T09:00:00Z"), &["work"], "2026-01-01T00:00:03Z"),
-        task("100% done_ish", Priority::High, None, &[], "2026-01-01T00:00:04Z"),
-        task("zebra", Priority::Low, Some("2026-03-01T00:00:00Z"), &["home"], "2026-01-01T00:00:05Z"),
-        task("apple", Priority::Medium, None, &["Work"], "2026-01-01T00:00:06Z"),
+        task(
+            "Écrire le rapport",
+            Priority::High,
+            Some("2026-05-01T09:00:00+02:00"),
+            &["work"],
+            "2026-01-01T00:00:01Z",
+        ),
+        task(
+            "buy milk",
+            Priority::Low,
+            None,
+            &["home", "errand"],
+            "2026-01-01T00:00:02Z",
+        ),
+        task(
+            "Call Bob",
+            Priority::Medium,
+            Some("2026-04-01T09:00:00Z"),
+            &["work"],
+            "2026-01-01T00:00:03Z",
+        ),
+        task(
+            "100% done_ish",
+            Priority::High,
+            None,
+            &[],
+            "2026-01-01T00:00:04Z",
+        ),
+        task(
+            "zebra",
+            Priority::Low,
+            Some("2026-03-01T00:00:00Z"),
+            &["home"],
+            "2026-01-01T00:00:05Z",
+        ),
+        task(
+            "apple",
+            Priority::Medium,
+            None,
+            &["Work"],
+            "2026-01-01T00:00:06Z",
+        ),
     ];
-    let mut recurring = task("Standup", Priority::Medium, Some("2026-01-05T09:00:00-05:00"), &["work"], "2026-01-01T00:00:07Z");
+    let mut recurring = task(
+        "Standup",
+        Priority::Medium,
+        Some("2026-01-05T09:00:00-05:00"),
+        &["work"],
+        "2026-01-01T00:00:07Z",
+    );
     recurring
         .apply(
             TaskChanges {
-                recurrence_rule: Some(Some(RecurrenceRule::parse("FREQ=WEEKLY;BYDAY=MO,WE,FR").expect("rule"))),
+                recurrence_rule: Some(Some(
+                    RecurrenceRule::parse("FREQ=WEEKLY;BYDAY=MO,WE,FR").expect("rule"),
+                )),
                 timezone: Some(TimeZoneName::parse("America/New_York").expect("tz")),
                 ..TaskChanges::default()
             },
@@ -66,7 +120,10 @@ async fn contract(store: Arc<dyn TaskStore>) -> Vec<Vec<String>> {
         .expect("apply");
     rows.push(recurring);
     for t in &rows {
-        store.insert(t, &[DomainEvent::created(t, "test", t.created_at)]).await.expect("insert");
+        store
+            .insert(t, &[DomainEvent::created(t, "test", t.created_at)])
+            .await
+            .expect("insert");
     }
 
     // THEN each reads back exactly as written (offsets converted to UTC).
@@ -75,8 +132,20 @@ async fn contract(store: Arc<dyn TaskStore>) -> Vec<Vec<String>> {
         assert_eq!(&back, t);
     }
     assert_eq!(rows[0].due_date, Some(at("2026-05-01T07:00:00Z")));
-    assert!(store.get(&owner, TaskId::new()).await.expect("get").is_none());
-    assert!(store.get(&OwnerId::from_stored("someone-else".into()), rows[0].id).await.expect("get").is_none());
+    assert!(
+        store
+            .get(&owner, TaskId::new())
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        store
+            .get(&OwnerId::from_stored("someone-else".into()), rows[0].id)
+            .await
+            .expect("get")
+            .is_none()
+    );
 
     // Sorting: by meaning, nulls last in both directions, id as tiebreaker.
     for (sort_by, order) in [
@@ -87,48 +156,174 @@ async fn contract(store: Arc<dyn TaskStore>) -> Vec<Vec<String>> {
         (SortField::Title, SortOrder::Asc),
         (SortField::CreatedAt, SortOrder::Desc),
     ] {
-        let (order_seen, total) = list(&store, ListQuery { sort_by, sort_order: order, ..ListQuery::default() }).await;
+        let (order_seen, total) = list(
+            &store,
+            ListQuery {
+                sort_by,
+                sort_order: order,
+                ..ListQuery::default()
+            },
+        )
+        .await;
         assert_eq!(total, 7);
         seen.push(order_seen);
     }
-    let (by_priority, _) = list(&store, ListQuery { sort_by: SortField::Priority, ..ListQuery::default() }).await;
-    assert_eq!(&by_priority[..2], &["buy milk", "zebra"], "low first, ties by id (creation order)");
+    let (by_priority, _) = list(
+        &store,
+        ListQuery {
+            sort_by: SortField::Priority,
+            ..ListQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        &by_priority[..2],
+        &["buy milk", "zebra"],
+        "low first, ties by id (creation order)"
+    );
     assert_eq!(&by_priority[5..], &["Écrire le rapport", "100% done_ish"]);
-    let (by_due_desc, _) =
-        list(&store, ListQuery { sort_by: SortField::DueDate, sort_order: SortOrder::Desc, ..ListQuery::default() }).await;
+    let (by_due_desc, _) = list(
+        &store,
+        ListQuery {
+            sort_by: SortField::DueDate,
+            sort_order: SortOrder::Desc,
+            ..ListQuery::default()
+        },
+    )
+    .await;
     assert_eq!(by_due_desc[0], "Écrire le rapport");
-    assert!(["buy milk", "100% done_ish", "apple"].contains(&by_due_desc[6].as_str()), "nulls last even descending");
-    let (by_title, _) = list(&store, ListQuery { sort_by: SortField::Title, ..ListQuery::default() }).await;
-    assert_eq!(by_title, vec!["100% done_ish", "apple", "buy milk", "Call Bob", "Standup", "zebra", "Écrire le rapport"]);
+    assert!(
+        ["buy milk", "100% done_ish", "apple"].contains(&by_due_desc[6].as_str()),
+        "nulls last even descending"
+    );
+    let (by_title, _) = list(
+        &store,
+        ListQuery {
+            sort_by: SortField::Title,
+            ..ListQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        by_title,
+        vec![
+            "100% done_ish",
+            "apple",
+            "buy milk",
+            "Call Bob",
+            "Standup",
+            "zebra",
+            "Écrire le rapport"
+        ]
+    );
 
     // Filters, search with literal % and _, and case-insensitive Unicode search.
-    let (work, total) = list(&store, ListQuery { tag: Some(Tag::parse("work", "tag").expect("tag")), ..ListQuery::default() }).await;
-    assert_eq!((work.len(), total), (3, 3), "tags match exactly: 'Work' is another tag");
-    let (pct, _) = list(&store, ListQuery { search: Some("100%".into()), ..ListQuery::default() }).await;
+    let (work, total) = list(
+        &store,
+        ListQuery {
+            tag: Some(Tag::parse("work", "tag").expect("tag")),
+            ..ListQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (work.len(), total),
+        (3, 3),
+        "tags match exactly: 'Work' is another tag"
+    );
+    let (pct, _) = list(
+        &store,
+        ListQuery {
+            search: Some("100%".into()),
+            ..ListQuery::default()
+        },
+    )
+    .await;
     assert_eq!(pct, vec!["100% done_ish"]);
-    let (pct_only, _) = list(&store, ListQuery { search: Some("%".into()), ..ListQuery::default() }).await;
-    assert_eq!(pct_only, vec!["100% done_ish"], "% is literal, not a wildcard");
-    let (underscore, _) = list(&store, ListQuery { search: Some("e_i".into()), ..ListQuery::default() }).await;
+    let (pct_only, _) = list(
+        &store,
+        ListQuery {
+            search: Some("%".into()),
+            ..ListQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        pct_only,
+        vec!["100% done_ish"],
+        "% is literal, not a wildcard"
+    );
+    let (underscore, _) = list(
+        &store,
+        ListQuery {
+            search: Some("e_i".into()),
+            ..ListQuery::default()
+        },
+    )
+    .await;
     assert_eq!(underscore, vec!["100% done_ish"], "_ is literal");
-    let (accent, _) = list(&store, ListQuery { search: Some("ÉCRIRE".into()), ..ListQuery::default() }).await;
+    let (accent, _) = list(
+        &store,
+        ListQuery {
+            search: Some("ÉCRIRE".into()),
+            ..ListQuery::default()
+        },
+    )
+    .await;
     assert_eq!(accent, vec!["Écrire le rapport"]);
-    let (in_description, _) = list(&store, ListQuery { search: Some("ABOUT BUY".into()), ..ListQuery::default() }).await;
+    let (in_description, _) = list(
+        &store,
+        ListQuery {
+            search: Some("ABOUT BUY".into()),
+            ..ListQuery::default()
+        },
+    )
+    .await;
     assert_eq!(in_description, vec!["buy milk"]);
     let (high_pending, _) = list(
         &store,
-        ListQuery { priority: Some(Priority::High), status: Some(Status::Pending), ..ListQuery::default() },
+        ListQuery {
+            priority: Some(Priority::High),
+            status: Some(Status::Pending),
+            ..ListQuery::default()
+        },
     )
     .await;
     assert_eq!(high_pending.len(), 2);
     let series = rows[6].series_id().expect("series");
-    let (in_series, _) = list(&store, ListQuery { series_id: Some(series), ..ListQuery::default() }).await;
+    let (in_series, _) = list(
+        &store,
+        ListQuery {
+            series_id: Some(series),
+            ..ListQuery::default()
+        },
+    )
+    .await;
     assert_eq!(in_series, vec!["Standup"]);
 
     // Pagination keeps the total.
-    let (page2, total) =
-        list(&store, ListQuery { limit: 2, offset: 2, sort_by: SortField::Title, ..ListQuery::default() }).await;
-    assert_eq!((page2, total), (vec!["buy milk".to_string(), "Call Bob".to_string()], 7));
-    let (past_end, total) = list(&store, ListQuery { offset: 100, ..ListQuery::default() }).await;
+    let (page2, total) = list(
+        &store,
+        ListQuery {
+            limit: 2,
+            offset: 2,
+            sort_by: SortField::Title,
+            ..ListQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (page2, total),
+        (vec!["buy milk".to_string(), "Call Bob".to_string()], 7)
+    );
+    let (past_end, total) = list(
+        &store,
+        ListQuery {
+            offset: 100,
+            ..ListQuery::default()
+        },
+    )
+    .await;
     assert_eq!((past_end.len(), total), (0, 7));
 
     // Tags with counts, most used first.
@@ -141,20 +336,54 @@ async fn contract(store: Arc<dyn TaskStore>) -> Vec<Vec<String>> {
     let v1 = t.version;
     t.toggle_complete(at("2026-02-01T00:00:00Z"));
     let ev = DomainEvent::completed(&t, "test", at("2026-02-01T00:00:00Z"));
-    assert_eq!(store.update(&t, v1, &[ev.clone()]).await.expect("update"), WriteOutcome::Done);
-    assert_eq!(store.update(&t, v1, &[]).await.expect("stale"), WriteOutcome::VersionMismatch);
+    assert_eq!(
+        store.update(&t, v1, std::slice::from_ref(&ev)).await.expect("update"),
+        WriteOutcome::Done
+    );
+    assert_eq!(
+        store.update(&t, v1, &[]).await.expect("stale"),
+        WriteOutcome::VersionMismatch
+    );
     let back = store.get(&owner, t.id).await.expect("get").expect("exists");
     assert_eq!(back.status(), Status::Completed);
     assert_eq!(back.completed_at(), Some(at("2026-02-01T00:00:00Z")));
     let ghost = task("ghost", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
-    assert_eq!(store.update(&ghost, 1, &[]).await.expect("missing"), WriteOutcome::NotFound);
-    let (done, _) = list(&store, ListQuery { status: Some(Status::Completed), ..ListQuery::default() }).await;
+    assert_eq!(
+        store.update(&ghost, 1, &[]).await.expect("missing"),
+        WriteOutcome::NotFound
+    );
+    let (done, _) = list(
+        &store,
+        ListQuery {
+            status: Some(Status::Completed),
+            ..ListQuery::default()
+        },
+    )
+    .await;
     assert_eq!(done, vec!["buy milk"]);
 
     // Deletes are conditional too.
-    assert_eq!(store.delete(&owner, rows[0].id, 99, &[]).await.expect("stale"), WriteOutcome::VersionMismatch);
-    assert_eq!(store.delete(&owner, rows[0].id, 1, &[]).await.expect("delete"), WriteOutcome::Done);
-    assert_eq!(store.delete(&owner, rows[0].id, 1, &[]).await.expect("again"), WriteOutcome::NotFound);
+    assert_eq!(
+        store
+            .delete(&owner, rows[0].id, 99, &[])
+            .await
+            .expect("stale"),
+        WriteOutcome::VersionMismatch
+    );
+    assert_eq!(
+        store
+            .delete(&owner, rows[0].id, 1, &[])
+            .await
+            .expect("delete"),
+        WriteOutcome::Done
+    );
+    assert_eq!(
+        store
+            .delete(&owner, rows[0].id, 1, &[])
+            .await
+            .expect("again"),
+        WriteOutcome::NotFound
+    );
     assert!(store.get(&owner, rows[0].id).await.expect("get").is_none());
 
     store.ping().await.expect("ping");
@@ -165,9 +394,14 @@ async fn contract(store: Arc<dyn TaskStore>) -> Vec<Vec<String>> {
 async fn sqlite_and_postgres_keep_the_same_contract_and_order() {
     let dir = support::TempDir::new();
     let lite = contract(support::store(&support::sqlite_url(&dir)).await).await;
-    let Some(pg_url) = support::pg_url().await else { return };
+    let Some(pg_url) = support::pg_url().await else {
+        return;
+    };
     let pg = contract(support::store(&pg_url).await).await;
-    assert_eq!(lite, pg, "both backends must return the same rows in the same order");
+    assert_eq!(
+        lite, pg,
+        "both backends must return the same rows in the same order"
+    );
 }
 
 #[tokio::test]
@@ -178,12 +412,19 @@ async fn a_failed_write_leaves_neither_task_nor_event() {
         let store = support::store(&url).await;
         let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
         let ev = DomainEvent::created(&a, "test", a.created_at);
-        store.insert(&a, &[ev.clone()]).await.expect("insert");
+        store.insert(&a, std::slice::from_ref(&ev)).await.expect("insert");
         let b = task("b", Priority::Low, None, &[], "2026-01-01T00:00:01Z");
         let mut dup = DomainEvent::created(&b, "test", b.created_at);
         dup.id = ev.id;
         assert!(store.insert(&b, &[dup]).await.is_err(), "{url}");
-        assert!(store.get(&OwnerId::local(), b.id).await.expect("get").is_none(), "{url}: task must roll back");
+        assert!(
+            store
+                .get(&OwnerId::local(), b.id)
+                .await
+                .expect("get")
+                .is_none(),
+            "{url}: task must roll back"
+        );
     }
 }
 

@@ -45,10 +45,26 @@ async fn next(State(s): State<Shared>) -> (StatusCode, HeaderMap, String) {
         tokio::time::sleep(Duration::from_secs(30)).await;
     }
     let mut h = HeaderMap::new();
-    h.insert("lambda-runtime-aws-request-id", "inv-1".parse().expect("hdr"));
-    h.insert("lambda-runtime-deadline-ms", "9999999999999".parse().expect("hdr"));
-    h.insert("lambda-runtime-invoked-function-arn", "arn:aws:lambda:eu-west-1:1:function:create-task".parse().expect("hdr"));
-    h.insert("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".parse().expect("hdr"));
+    h.insert(
+        "lambda-runtime-aws-request-id",
+        "inv-1".parse().expect("hdr"),
+    );
+    h.insert(
+        "lambda-runtime-deadline-ms",
+        "9999999999999".parse().expect("hdr"),
+    );
+    h.insert(
+        "lambda-runtime-invoked-function-arn",
+        "arn:aws:lambda:eu-west-1:1:function:create-task"
+            .parse()
+            .expect("hdr"),
+    );
+    h.insert(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000"
+            .parse()
+            .expect("hdr"),
+    );
     (StatusCode::OK, h, event().to_string())
 }
 
@@ -67,10 +83,15 @@ async fn the_binary_answers_an_invocation_from_the_runtime_api() {
     let shared: Shared = Arc::default();
     let app = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .with_state(shared.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
 
@@ -82,7 +103,10 @@ async fn the_binary_answers_an_invocation_from_the_runtime_api() {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
-        .env("DATABASE_URL", format!("sqlite://{}/todo.db?mode=rwc", dir.display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/todo.db?mode=rwc", dir.display()),
+        )
         .env("DATA_DIR", &dir)
         .stdout(Stdio::null())
         .kill_on_drop(true)
@@ -97,12 +121,16 @@ async fn the_binary_answers_an_invocation_from_the_runtime_api() {
         if let Some(e) = shared.lock().expect("lock").error.clone() {
             panic!("the function reported an error: {e}");
         }
-        assert!(tokio::time::Instant::now() < deadline, "no response posted within 20 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no response posted within 20 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let _ = child.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(resp["statusCode"], 201, "{resp}");
-    let body: Value = serde_json::from_str(resp["body"].as_str().expect("body")).expect("json body");
+    let body: Value =
+        serde_json::from_str(resp["body"].as_str().expect("body")).expect("json body");
     assert_eq!(body["title"], "via the runtime API");
 }

@@ -10,8 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::domain::{
-    DomainEvent, OwnerId, Task, TaskChanges, TaskId, ValidationErrors,
-    task::NewTask,
+    DomainEvent, OwnerId, Task, TaskChanges, TaskId, ValidationErrors, task::NewTask,
 };
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
 
@@ -60,7 +59,11 @@ impl TaskService {
     /// `source` names the emitting function in events (CloudEvents `source`); `outbox_signal`
     /// is notified after every committed write so the relay publishes without waiting.
     pub fn new(store: Arc<dyn TaskStore>, source: &str, outbox_signal: Arc<Notify>) -> Self {
-        Self { store, source: Arc::from(source), outbox_signal }
+        Self {
+            store,
+            source: Arc::from(source),
+            outbox_signal,
+        }
     }
 
     /// The store, for health checks.
@@ -78,7 +81,12 @@ impl TaskService {
     }
 
     /// Creates a task.
-    pub async fn create(&self, owner: &OwnerId, input: NewTask, ctx: &RequestContext) -> Result<Task, AppError> {
+    pub async fn create(
+        &self,
+        owner: &OwnerId,
+        input: NewTask,
+        ctx: &RequestContext,
+    ) -> Result<Task, AppError> {
         let now = crate::domain::time::now();
         let task = Task::create(TaskId::new(), owner.clone(), input, now)?;
         let ev = self.stamp(DomainEvent::created(&task, &self.source, now), ctx);
@@ -111,13 +119,24 @@ impl TaskService {
         if_match: Option<i64>,
         ctx: &RequestContext,
     ) -> Result<Task, AppError> {
-        self.read_modify_write(owner, id, if_match, |task, now| {
-            let changed = task.apply(changes.clone(), now)?;
-            if changed.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some(DomainEvent::updated(task, &changed, &self.source, now)))
-        }, ctx)
+        self.read_modify_write(
+            owner,
+            id,
+            if_match,
+            |task, now| {
+                let changed = task.apply(changes.clone(), now)?;
+                if changed.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(DomainEvent::updated(
+                    task,
+                    &changed,
+                    &self.source,
+                    now,
+                )))
+            },
+            ctx,
+        )
         .await
     }
 
@@ -129,16 +148,27 @@ impl TaskService {
         if_match: Option<i64>,
         ctx: &RequestContext,
     ) -> Result<Task, AppError> {
-        self.read_modify_write(owner, id, if_match, |task, now| {
-            task.toggle_complete(now);
-            Ok(Some(DomainEvent::completed(task, &self.source, now)))
-        }, ctx)
+        self.read_modify_write(
+            owner,
+            id,
+            if_match,
+            |task, now| {
+                task.toggle_complete(now);
+                Ok(Some(DomainEvent::completed(task, &self.source, now)))
+            },
+            ctx,
+        )
         .await
     }
 
     /// Deletes a task.
-    pub async fn delete(&self, owner: &OwnerId, id: TaskId, if_match: Option<i64>, ctx: &RequestContext)
-    -> Result<(), AppError> {
+    pub async fn delete(
+        &self,
+        owner: &OwnerId,
+        id: TaskId,
+        if_match: Option<i64>,
+        ctx: &RequestContext,
+    ) -> Result<(), AppError> {
         for _ in 0..MAX_ATTEMPTS {
             let task = self.get(owner, id).await?;
             check_if_match(if_match, &task)?;
@@ -195,7 +225,9 @@ impl TaskService {
 
 fn check_if_match(if_match: Option<i64>, task: &Task) -> Result<(), AppError> {
     match if_match {
-        Some(v) if v != task.version => Err(AppError::PreconditionFailed { current: task.version }),
+        Some(v) if v != task.version => Err(AppError::PreconditionFailed {
+            current: task.version,
+        }),
         _ => Ok(()),
     }
 }

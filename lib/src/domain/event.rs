@@ -81,8 +81,22 @@ pub struct DomainEvent {
 
 impl DomainEvent {
     /// Builds an event with a fresh id.
-    pub fn new(event_type: EventType, task_id: TaskId, time: DateTime<Utc>, source: &str, payload: Value) -> Self {
-        Self { id: Uuid::now_v7(), event_type, task_id, time, source: source.to_string(), payload, traceparent: None }
+    pub fn new(
+        event_type: EventType,
+        task_id: TaskId,
+        time: DateTime<Utc>,
+        source: &str,
+        payload: Value,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            event_type,
+            task_id,
+            time,
+            source: source.to_string(),
+            payload,
+            traceparent: None,
+        }
     }
 
     /// `task.created`: the spec's `title`, `priority`, plus the whole task for consumers.
@@ -96,7 +110,10 @@ impl DomainEvent {
         let full = task_json(task);
         let mut diff = serde_json::Map::new();
         for f in changed {
-            diff.insert((*f).to_string(), full.get(*f).cloned().unwrap_or(Value::Null));
+            diff.insert(
+                (*f).to_string(),
+                full.get(*f).cloned().unwrap_or(Value::Null),
+            );
         }
         let payload = json!({ "changed": diff, "version": task.version });
         Self::new(EventType::Updated, task.id, now, source, payload)
@@ -118,7 +135,13 @@ impl DomainEvent {
 
     /// `task.deleted`: the spec's empty payload, plus the title for the audit feed.
     pub fn deleted(task: &Task, source: &str, now: DateTime<Utc>) -> Self {
-        Self::new(EventType::Deleted, task.id, now, source, json!({ "title": task.title.as_str() }))
+        Self::new(
+            EventType::Deleted,
+            task.id,
+            now,
+            source,
+            json!({ "title": task.title.as_str() }),
+        )
     }
 
     /// The CloudEvents 1.0 structured-mode JSON document.
@@ -177,7 +200,10 @@ mod tests {
     #[test]
     fn cloudevent_has_the_required_attributes_and_the_spec_payload() {
         let now = crate::domain::time::now();
-        let input = NewTask { title: Some(TaskTitle::parse("Write report").expect("valid")), ..NewTask::default() };
+        let input = NewTask {
+            title: Some(TaskTitle::parse("Write report").expect("valid")),
+            ..NewTask::default()
+        };
         let task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
         let ev = DomainEvent::created(&task, "create-task", now);
         let ce = ev.to_cloudevent();
@@ -187,6 +213,9 @@ mod tests {
         assert_eq!(ce["data"]["event_type"], "task.created");
         assert_eq!(ce["data"]["payload"]["title"], "Write report");
         assert_eq!(ce["data"]["payload"]["priority"], "medium");
-        assert_eq!(EventType::parse("task.reminder.due"), Some(EventType::ReminderDue));
+        assert_eq!(
+            EventType::parse("task.reminder.due"),
+            Some(EventType::ReminderDue)
+        );
     }
 }

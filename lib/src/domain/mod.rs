@@ -29,7 +29,10 @@ pub struct FieldError {
 impl FieldError {
     /// Builds a field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -56,7 +59,11 @@ impl ValidationErrors {
 
     /// One line naming every rejected field, e.g. `title: must not be empty; priority: ...`.
     pub fn summary(&self) -> String {
-        self.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        self.0
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 

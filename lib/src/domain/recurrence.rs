@@ -40,19 +40,30 @@ impl RecurrenceRule {
             _ => None,
         };
         if let Some((text, rrule)) = preset {
-            return Ok(Self { text: text.to_string(), rrule: rrule.to_string() });
+            return Ok(Self {
+                text: text.to_string(),
+                rrule: rrule.to_string(),
+            });
         }
         let upper = trimmed.to_ascii_uppercase();
-        let body = upper.strip_prefix("RRULE:").unwrap_or(&upper).trim().to_string();
+        let body = upper
+            .strip_prefix("RRULE:")
+            .unwrap_or(&upper)
+            .trim()
+            .to_string();
         if body.contains('\n') || body.contains('\r') || body.contains("DTSTART") {
-            return Err(err("must be a single RRULE line without DTSTART (the task's due date is the start)".into()));
+            return Err(err(
+                "must be a single RRULE line without DTSTART (the task's due date is the start)"
+                    .into(),
+            ));
         }
         if !body.starts_with("FREQ=") && !body.contains(";FREQ=") {
             return Err(err(
                 "must be daily, weekly, monthly, yearly, or an RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO,WE".into(),
             ));
         }
-        let parsed = RRule::<Unvalidated>::from_str(&body).map_err(|e| err(format!("invalid RRULE: {e}")))?;
+        let parsed = RRule::<Unvalidated>::from_str(&body)
+            .map_err(|e| err(format!("invalid RRULE: {e}")))?;
         if matches!(parsed.get_freq(), Frequency::Minutely | Frequency::Secondly) {
             return Err(err("FREQ must be HOURLY or slower".into()));
         }
@@ -60,8 +71,19 @@ impl RecurrenceRule {
             .with_ymd_and_hms(2026, 1, 1, 9, 0, 0)
             .single()
             .ok_or_else(|| err("internal: probe date".into()))?;
-        parsed.validate(probe_start).map_err(|e| err(format!("invalid RRULE: {e}")))?;
-        Ok(Self { text: body.clone(), rrule: body })
+        if parsed.get_interval() == 0 {
+            return Err(err("INTERVAL must be at least 1".into()));
+        }
+        let set = parsed
+            .build(probe_start)
+            .map_err(|e| err(format!("invalid RRULE: {e}")))?;
+        if set.all(1).dates.is_empty() {
+            return Err(err("the rule never produces an occurrence".into()));
+        }
+        Ok(Self {
+            text: body.clone(),
+            rrule: body,
+        })
     }
 
     /// The text stored and returned to clients.
@@ -86,7 +108,8 @@ impl RecurrenceRule {
         let start = series_start.with_timezone(&rrule::Tz::Tz(tz));
         let rule = RRule::<Unvalidated>::from_str(&self.rrule).ok()?;
         let set: RRuleSet = rule.build(start).ok()?;
-        let after_local = after.with_timezone(&rrule::Tz::Tz(tz));
+        // `after` is inclusive in the rule engine; a strictly later occurrence is wanted.
+        let after_local = (after + chrono::Duration::seconds(1)).with_timezone(&rrule::Tz::Tz(tz));
         let found = set.after(after_local).all(1);
         found.dates.first().map(|d| d.with_timezone(&Utc))
     }
@@ -131,8 +154,17 @@ impl FromStr for RecurrenceAnchor {
 }
 
 /// Convenience for tests and callers holding a local wall-clock time.
-pub fn local_to_utc(tz: chrono_tz::Tz, y: i32, mo: u32, d: u32, h: u32, mi: u32) -> Option<DateTime<Utc>> {
-    tz.with_ymd_and_hms(y, mo, d, h, mi, 0).single().map(|dt| dt.with_timezone(&Utc))
+pub fn local_to_utc(
+    tz: chrono_tz::Tz,
+    y: i32,
+    mo: u32,
+    d: u32,
+    h: u32,
+    mi: u32,
+) -> Option<DateTime<Utc>> {
+    tz.with_ymd_and_hms(y, mo, d, h, mi, 0)
+        .single()
+        .map(|dt| dt.with_timezone(&Utc))
 }
 
 #[cfg(test)]
@@ -142,7 +174,10 @@ mod tests {
 
     #[test]
     fn presets_and_rrules_parse() {
-        assert_eq!(RecurrenceRule::parse("Weekly").expect("valid").as_str(), "weekly");
+        assert_eq!(
+            RecurrenceRule::parse("Weekly").expect("valid").as_str(),
+            "weekly"
+        );
         let r = RecurrenceRule::parse("rrule:freq=monthly;bymonthday=-1").expect("valid");
         assert_eq!(r.as_str(), "FREQ=MONTHLY;BYMONTHDAY=-1");
         assert!(RecurrenceRule::parse("FREQ=WEEKLY;BYDAY=1MO,-1FR").is_ok());
@@ -151,8 +186,17 @@ mod tests {
 
     #[test]
     fn bad_rules_are_rejected_with_a_reason() {
-        for bad in ["", "fortnightly", "FREQ=SOMETIMES", "FREQ=DAILY;INTERVAL=0", "FREQ=MINUTELY",
-            "DTSTART:20260101T090000Z\nRRULE:FREQ=DAILY", "FREQ=WEEKLY;BYDAY=XX", "FREQ=MONTHLY;BYMONTHDAY=32"] {
+        for bad in [
+            "",
+            "fortnightly",
+            "FREQ=SOMETIMES",
+            "FREQ=DAILY;INTERVAL=0",
+            "FREQ=MINUTELY",
+            "DTSTART:20260101T090000Z\nRRULE:FREQ=DAILY",
+            "FREQ=WEEKLY;BYDAY=XX",
+            "FREQ=MONTHLY;BYMONTHDAY=32",
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        ] {
             let e = RecurrenceRule::parse(bad).expect_err(bad);
             assert_eq!(e.field, "recurrence_rule");
         }
@@ -166,7 +210,10 @@ mod tests {
         let mut cur = start;
         for day in 7..=10 {
             cur = r.next_after(start, New_York, cur).expect("next");
-            assert_eq!(cur, local_to_utc(New_York, 2026, 3, day, 9, 0).expect("time"));
+            assert_eq!(
+                cur,
+                local_to_utc(New_York, 2026, 3, day, 9, 0).expect("time")
+            );
         }
     }
 
@@ -183,6 +230,9 @@ mod tests {
         let r = RecurrenceRule::parse("FREQ=MONTHLY;BYMONTHDAY=30").expect("valid");
         let start = local_to_utc(New_York, 2026, 1, 30, 9, 0).expect("time");
         let next = r.next_after(start, New_York, start).expect("next");
-        assert_eq!(next, local_to_utc(New_York, 2026, 3, 30, 9, 0).expect("time"));
+        assert_eq!(
+            next,
+            local_to_utc(New_York, 2026, 3, 30, 9, 0).expect("time")
+        );
     }
 }

@@ -32,9 +32,12 @@ impl TaskId {
 
     /// Parses a path segment; the error names the parameter `id`.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        Uuid::parse_str(s.trim())
-            .map(Self)
-            .map_err(|_| FieldError::new("id", "must be a UUID such as 0195c7a0-6b1e-7c3a-9f00-2f1d6f3e9a10"))
+        Uuid::parse_str(s.trim()).map(Self).map_err(|_| {
+            FieldError::new(
+                "id",
+                "must be a UUID such as 0195c7a0-6b1e-7c3a-9f00-2f1d6f3e9a10",
+            )
+        })
     }
 }
 
@@ -90,7 +93,10 @@ impl TaskTitle {
             ));
         }
         if t.chars().any(|c| c.is_control()) {
-            return Err(FieldError::new("title", "must not contain control characters such as line breaks"));
+            return Err(FieldError::new(
+                "title",
+                "must not contain control characters such as line breaks",
+            ));
         }
         Ok(Self(t.to_string()))
     }
@@ -120,10 +126,20 @@ impl Description {
                 format!("must be at most {DESCRIPTION_MAX_CHARS} characters (got {n})"),
             ));
         }
-        if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-            return Err(FieldError::new("description", "must not contain control characters"));
+        if raw
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            return Err(FieldError::new(
+                "description",
+                "must not contain control characters",
+            ));
         }
-        if raw.trim().is_empty() { Ok(None) } else { Ok(Some(Self(raw.to_string()))) }
+        if raw.trim().is_empty() {
+            Ok(None)
+        } else {
+            Ok(Some(Self(raw.to_string())))
+        }
     }
 
     /// The description text.
@@ -231,10 +247,16 @@ impl Tag {
         }
         let n = t.chars().count();
         if n > TAG_MAX_CHARS {
-            return Err(FieldError::new(field, format!("a tag must be at most {TAG_MAX_CHARS} characters (got {n})")));
+            return Err(FieldError::new(
+                field,
+                format!("a tag must be at most {TAG_MAX_CHARS} characters (got {n})"),
+            ));
         }
         if t.chars().any(char::is_control) {
-            return Err(FieldError::new(field, "a tag must not contain control characters"));
+            return Err(FieldError::new(
+                field,
+                "a tag must not contain control characters",
+            ));
         }
         Ok(Self(t.to_string()))
     }
@@ -262,7 +284,10 @@ impl Tags {
             }
         }
         if tags.len() > TAGS_MAX {
-            errors.push("tags", format!("at most {TAGS_MAX} tags are allowed (got {})", tags.len()));
+            errors.push(
+                "tags",
+                format!("at most {TAGS_MAX} tags are allowed (got {})", tags.len()),
+            );
         }
         errors.into_result().map(|()| Self(tags))
     }
@@ -445,9 +470,16 @@ fn resolve_recurrence(
 
 impl Task {
     /// Creates a task from validated input at `now`.
-    pub fn create(id: TaskId, owner: OwnerId, input: NewTask, now: DateTime<Utc>) -> Result<Self, ValidationErrors> {
+    pub fn create(
+        id: TaskId,
+        owner: OwnerId,
+        input: NewTask,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let title = input.title.ok_or_else(|| FieldError::new("title", "is required"));
+        let title = input
+            .title
+            .ok_or_else(|| FieldError::new("title", "is required"));
         let rule = resolve_recurrence(input.is_recurring, input.recurrence_rule.map(Some), None);
         let (title, rule) = match (title, rule) {
             (Ok(t), Ok(r)) => (t, r),
@@ -564,7 +596,11 @@ impl Task {
 
     /// The complete endpoint's toggle: completed ↔ pending (in-progress counts as not done).
     pub fn toggle_complete(&mut self, now: DateTime<Utc>) {
-        let next = if self.status == Status::Completed { Status::Pending } else { Status::Completed };
+        let next = if self.status == Status::Completed {
+            Status::Pending
+        } else {
+            Status::Completed
+        };
         self.set_status(next, now);
         self.touch(now);
     }
@@ -576,9 +612,17 @@ impl Task {
 
     /// Applies a partial update and returns the JSON names of the fields whose value changed
     /// (empty when the update changes nothing, in which case the version is not bumped).
-    pub fn apply(&mut self, c: TaskChanges, now: DateTime<Utc>) -> Result<Vec<&'static str>, ValidationErrors> {
-        let rule = resolve_recurrence(c.is_recurring, c.recurrence_rule, self.recurrence_rule.clone())
-            .map_err(ValidationErrors::from)?;
+    pub fn apply(
+        &mut self,
+        c: TaskChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<&'static str>, ValidationErrors> {
+        let rule = resolve_recurrence(
+            c.is_recurring,
+            c.recurrence_rule,
+            self.recurrence_rule.clone(),
+        )
+        .map_err(ValidationErrors::from)?;
         let mut changed = Vec::new();
         macro_rules! set {
             ($field:ident, $value:expr, $name:literal) => {{
@@ -621,11 +665,11 @@ impl Task {
         if self.series_id.is_none() && self.recurrence_rule.is_some() {
             self.series_id = Some(self.id);
         }
-        if let Some(s) = c.status {
-            if self.set_status(s, now) {
-                changed.push("status");
-                changed.push("completed_at");
-            }
+        if let Some(s) = c.status
+            && self.set_status(s, now)
+        {
+            changed.push("status");
+            changed.push("completed_at");
         }
         if !changed.is_empty() {
             self.touch(now);
@@ -644,15 +688,24 @@ mod tests {
     }
 
     fn new_task(title: &str) -> NewTask {
-        NewTask { title: Some(TaskTitle::parse(title).expect("valid")), ..NewTask::default() }
+        NewTask {
+            title: Some(TaskTitle::parse(title).expect("valid")),
+            ..NewTask::default()
+        }
     }
 
     #[test]
     fn title_is_trimmed_and_bounded() {
-        assert_eq!(TaskTitle::parse("  Buy milk ").expect("valid").as_str(), "Buy milk");
+        assert_eq!(
+            TaskTitle::parse("  Buy milk ").expect("valid").as_str(),
+            "Buy milk"
+        );
         assert!(TaskTitle::parse("   ").is_err());
         assert!(TaskTitle::parse(&"x".repeat(201)).is_err());
-        assert!(TaskTitle::parse(&"é".repeat(200)).is_ok(), "limit counts characters, not bytes");
+        assert!(
+            TaskTitle::parse(&"é".repeat(200)).is_ok(),
+            "limit counts characters, not bytes"
+        );
         assert!(TaskTitle::parse("a\nb").is_err());
     }
 
@@ -669,7 +722,10 @@ mod tests {
     #[test]
     fn priority_orders_by_meaning() {
         assert!(Priority::Low < Priority::Medium && Priority::Medium < Priority::High);
-        assert_eq!(Priority::from_rank(Priority::High.rank()), Some(Priority::High));
+        assert_eq!(
+            Priority::from_rank(Priority::High.rank()),
+            Some(Priority::High)
+        );
         assert!("urgent".parse::<Priority>().is_err());
     }
 
@@ -685,7 +741,8 @@ mod tests {
     #[test]
     fn toggle_keeps_status_and_completed_at_in_agreement() {
         let now = t("2026-01-01T00:00:00Z");
-        let mut task = Task::create(TaskId::new(), OwnerId::local(), new_task("x"), now).expect("valid");
+        let mut task =
+            Task::create(TaskId::new(), OwnerId::local(), new_task("x"), now).expect("valid");
         task.toggle_complete(t("2026-01-02T00:00:00Z"));
         assert_eq!(task.status(), Status::Completed);
         assert_eq!(task.completed_at(), Some(t("2026-01-02T00:00:00Z")));
@@ -698,15 +755,28 @@ mod tests {
     #[test]
     fn patch_status_updates_completed_at_and_reports_changes() {
         let now = t("2026-01-01T00:00:00Z");
-        let mut task = Task::create(TaskId::new(), OwnerId::local(), new_task("x"), now).expect("valid");
+        let mut task =
+            Task::create(TaskId::new(), OwnerId::local(), new_task("x"), now).expect("valid");
         let later = t("2026-01-05T00:00:00Z");
         let changed = task
-            .apply(TaskChanges { status: Some(Status::Completed), ..TaskChanges::default() }, later)
+            .apply(
+                TaskChanges {
+                    status: Some(Status::Completed),
+                    ..TaskChanges::default()
+                },
+                later,
+            )
             .expect("valid");
         assert_eq!(changed, vec!["status", "completed_at"]);
         assert_eq!(task.completed_at(), Some(later));
         let changed = task
-            .apply(TaskChanges { status: Some(Status::InProgress), ..TaskChanges::default() }, later)
+            .apply(
+                TaskChanges {
+                    status: Some(Status::InProgress),
+                    ..TaskChanges::default()
+                },
+                later,
+            )
             .expect("valid");
         assert!(changed.contains(&"status"));
         assert_eq!(task.completed_at(), None);
@@ -715,9 +785,16 @@ mod tests {
     #[test]
     fn a_no_op_patch_does_not_bump_the_version() {
         let now = t("2026-01-01T00:00:00Z");
-        let mut task = Task::create(TaskId::new(), OwnerId::local(), new_task("x"), now).expect("valid");
+        let mut task =
+            Task::create(TaskId::new(), OwnerId::local(), new_task("x"), now).expect("valid");
         let changed = task
-            .apply(TaskChanges { title: Some(TaskTitle::parse("x").expect("valid")), ..TaskChanges::default() }, now)
+            .apply(
+                TaskChanges {
+                    title: Some(TaskTitle::parse("x").expect("valid")),
+                    ..TaskChanges::default()
+                },
+                now,
+            )
             .expect("valid");
         assert!(changed.is_empty());
         assert_eq!(task.version, 1);
@@ -737,7 +814,13 @@ mod tests {
         assert_eq!(task.series_id(), Some(task.id));
 
         let changed = task
-            .apply(TaskChanges { is_recurring: Some(false), ..TaskChanges::default() }, now)
+            .apply(
+                TaskChanges {
+                    is_recurring: Some(false),
+                    ..TaskChanges::default()
+                },
+                now,
+            )
             .expect("valid");
         assert!(changed.contains(&"is_recurring"));
         assert!(task.recurrence_rule().is_none());

@@ -11,11 +11,18 @@ use super::extract::{Ctx, IfMatch, PathTaskId};
 use super::{AppState, Function, both, task_response};
 
 /// The function.
-pub const FUNCTION: Function = Function { name: "complete-task", routes };
+pub const FUNCTION: Function = Function {
+    name: "complete-task",
+    routes,
+};
 
 /// The function's own routes.
 pub fn routes() -> Router<AppState> {
-    both(Router::new(), "/api/tasks/{id}/complete", post(complete_task))
+    both(
+        Router::new(),
+        "/api/tasks/{id}/complete",
+        post(complete_task),
+    )
 }
 
 /// Toggle a task's completion.
@@ -32,6 +39,9 @@ pub async fn complete_task(
     IfMatch(if_match): IfMatch,
     Ctx(ctx): Ctx,
 ) -> Result<Response, ApiError> {
-    let task = s.tasks.toggle_complete(&s.owner, id, if_match, &ctx).await?;
+    let task = s
+        .tasks
+        .toggle_complete(&s.owner, id, if_match, &ctx)
+        .await?;
     Ok(task_response(StatusCode::OK, &task))
 }

@@ -12,7 +12,10 @@ use super::extract::{Ctx, JsonObject};
 use super::{AppState, Function, both, task_response};
 
 /// The function.
-pub const FUNCTION: Function = Function { name: "create-task", routes };
+pub const FUNCTION: Function = Function {
+    name: "create-task",
+    routes,
+};
 
 /// The function's own routes.
 pub fn routes() -> Router<AppState> {
@@ -27,7 +30,11 @@ pub fn routes() -> Router<AppState> {
         (status = 413, description = "Body too large", body = super::error::ErrorBody),
         (status = 422, description = "Invalid input; nothing was written", body = super::error::ErrorBody),
     ))]
-pub async fn create_task(State(s): State<AppState>, Ctx(ctx): Ctx, JsonObject(body): JsonObject) -> Result<Response, ApiError> {
+pub async fn create_task(
+    State(s): State<AppState>,
+    Ctx(ctx): Ctx,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
     let input = parse_new_task(&body)?;
     let task = s.tasks.create(&s.owner, input, &ctx).await?;
     let mut resp = task_response(StatusCode::CREATED, &task);

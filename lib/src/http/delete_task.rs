@@ -10,7 +10,10 @@ use super::extract::{Ctx, IfMatch, PathTaskId};
 use super::{AppState, Function, both};
 
 /// The function.
-pub const FUNCTION: Function = Function { name: "delete-task", routes };
+pub const FUNCTION: Function = Function {
+    name: "delete-task",
+    routes,
+};
 
 /// The function's own routes.
 pub fn routes() -> Router<AppState> {

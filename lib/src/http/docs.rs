@@ -30,11 +30,17 @@ use super::AppState;
 )]
 pub struct ApiDoc;
 
-static OPENAPI_JSON: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|_| "{}".to_string()));
+static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_string())
+});
 
 async fn openapi_json() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI_JSON.as_str(),
+    )
 }
 
 const REDOC_PAGE: &str = r#"<!DOCTYPE html>
@@ -51,12 +57,13 @@ async fn redoc() -> Html<&'static str> {
 
 /// `/openapi.json`, `/docs` and `/redoc`.
 pub fn routes() -> Router<AppState> {
-    let swagger: Router<AppState> = swagger_ui_dist::generate_routes(swagger_ui_dist::ApiDefinition {
-        uri_prefix: "/docs",
-        api_definition: swagger_ui_dist::OpenApiSource::Uri("/openapi.json"),
-        title: Some("Todo API"),
-    })
-    .with_state(());
+    let swagger: Router<AppState> =
+        swagger_ui_dist::generate_routes(swagger_ui_dist::ApiDefinition {
+            uri_prefix: "/docs",
+            api_definition: swagger_ui_dist::OpenApiSource::Uri("/openapi.json"),
+            title: Some("Todo API"),
+        })
+        .with_state(());
     Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/redoc", get(redoc))

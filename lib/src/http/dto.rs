@@ -10,18 +10,34 @@ use super::extract::json_kind;
 use crate::domain::task::NewTask;
 use crate::domain::time::parse_rfc3339;
 use crate::domain::{
-    Description, Priority, RecurrenceAnchor, RecurrenceRule, Status, Tag, TaskChanges, TaskId, TaskTitle, Tags,
-    TimeZoneName, ValidationErrors,
+    Description, Priority, RecurrenceAnchor, RecurrenceRule, Status, Tag, Tags, TaskChanges,
+    TaskId, TaskTitle, TimeZoneName, ValidationErrors,
 };
 use crate::ports::{ListQuery, SortField, SortOrder};
 
 /// Fields a client may write.
 const WRITABLE: [&str; 11] = [
-    "title", "description", "status", "priority", "tags", "due_date", "reminder_at", "is_recurring",
-    "recurrence_rule", "recurrence_anchor", "timezone",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "tags",
+    "due_date",
+    "reminder_at",
+    "is_recurring",
+    "recurrence_rule",
+    "recurrence_anchor",
+    "timezone",
 ];
 /// Fields the server owns; sending them is an error that says so.
-const READ_ONLY: [&str; 6] = ["id", "series_id", "completed_at", "created_at", "updated_at", "version"];
+const READ_ONLY: [&str; 6] = [
+    "id",
+    "series_id",
+    "completed_at",
+    "created_at",
+    "updated_at",
+    "version",
+];
 
 /// Default and maximum page sizes.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -74,7 +90,8 @@ impl<'a> Fields<'a> {
             }
             Slot::Value(Value::String(s)) => Some(s.as_str()),
             Slot::Value(v) => {
-                self.errors.push(name, format!("must be a string, not {}", json_kind(v)));
+                self.errors
+                    .push(name, format!("must be a string, not {}", json_kind(v)));
                 None
             }
         }
@@ -87,13 +104,20 @@ impl<'a> Fields<'a> {
             Slot::Null => Some(None),
             Slot::Value(Value::String(s)) => Some(Some(s.as_str())),
             Slot::Value(v) => {
-                self.errors.push(name, format!("must be a string or null, not {}", json_kind(v)));
+                self.errors.push(
+                    name,
+                    format!("must be a string or null, not {}", json_kind(v)),
+                );
                 None
             }
         }
     }
 
-    fn parsed<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+    fn parsed<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
         let raw = self.string(name)?;
         match parse(raw) {
             Ok(v) => Some(v),
@@ -104,7 +128,11 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn nullable_parsed<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<Option<T>> {
+    fn nullable_parsed<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
         match self.nullable_string(name)? {
             None => Some(None),
             Some(raw) => match parse(raw) {
@@ -126,7 +154,8 @@ impl<'a> Fields<'a> {
             }
             Slot::Value(Value::Bool(b)) => Some(*b),
             Slot::Value(v) => {
-                self.errors.push(name, format!("must be true or false, not {}", json_kind(v)));
+                self.errors
+                    .push(name, format!("must be true or false, not {}", json_kind(v)));
                 None
             }
         }
@@ -136,7 +165,8 @@ impl<'a> Fields<'a> {
         match self.slot("tags") {
             Slot::Absent => None,
             Slot::Null => {
-                self.errors.push("tags", "must not be null (send [] for no tags)");
+                self.errors
+                    .push("tags", "must not be null (send [] for no tags)");
                 None
             }
             Slot::Value(Value::Array(items)) => {
@@ -144,7 +174,10 @@ impl<'a> Fields<'a> {
                 for (i, item) in items.iter().enumerate() {
                     match item {
                         Value::String(s) => raw.push(s.as_str()),
-                        other => self.errors.push(format!("tags[{i}]"), format!("must be a string, not {}", json_kind(other))),
+                        other => self.errors.push(
+                            format!("tags[{i}]"),
+                            format!("must be a string, not {}", json_kind(other)),
+                        ),
                     }
                 }
                 match Tags::parse(&raw) {
@@ -156,7 +189,10 @@ impl<'a> Fields<'a> {
                 }
             }
             Slot::Value(v) => {
-                self.errors.push("tags", format!("must be an array of strings, not {}", json_kind(v)));
+                self.errors.push(
+                    "tags",
+                    format!("must be an array of strings, not {}", json_kind(v)),
+                );
                 None
             }
         }
@@ -196,7 +232,10 @@ pub fn parse_new_task(map: &Map<String, Value>) -> Result<NewTask, ValidationErr
     }
     let input = NewTask {
         title,
-        description: f.nullable_parsed("description", description).flatten().flatten(),
+        description: f
+            .nullable_parsed("description", description)
+            .flatten()
+            .flatten(),
         status: f.parsed("status", |s| field_msg(s.parse::<Status>())),
         priority: f.parsed("priority", |s| field_msg(s.parse::<Priority>())),
         tags: f.tags(),
@@ -204,7 +243,9 @@ pub fn parse_new_task(map: &Map<String, Value>) -> Result<NewTask, ValidationErr
         reminder_at: f.nullable_parsed("reminder_at", time).flatten(),
         is_recurring: f.boolean("is_recurring"),
         recurrence_rule: f.nullable_parsed("recurrence_rule", rule).flatten(),
-        recurrence_anchor: f.parsed("recurrence_anchor", |s| field_msg(s.parse::<RecurrenceAnchor>())),
+        recurrence_anchor: f.parsed("recurrence_anchor", |s| {
+            field_msg(s.parse::<RecurrenceAnchor>())
+        }),
         timezone: f.parsed("timezone", zone),
     };
     f.finish(input)
@@ -215,7 +256,9 @@ pub fn parse_changes(map: &Map<String, Value>) -> Result<TaskChanges, Validation
     let mut f = Fields::new(map);
     let changes = TaskChanges {
         title: f.parsed("title", title),
-        description: f.nullable_parsed("description", description).map(Option::flatten),
+        description: f
+            .nullable_parsed("description", description)
+            .map(Option::flatten),
         status: f.parsed("status", |s| field_msg(s.parse::<Status>())),
         priority: f.parsed("priority", |s| field_msg(s.parse::<Priority>())),
         tags: f.tags(),
@@ -223,7 +266,9 @@ pub fn parse_changes(map: &Map<String, Value>) -> Result<TaskChanges, Validation
         reminder_at: f.nullable_parsed("reminder_at", time),
         is_recurring: f.boolean("is_recurring"),
         recurrence_rule: f.nullable_parsed("recurrence_rule", rule),
-        recurrence_anchor: f.parsed("recurrence_anchor", |s| field_msg(s.parse::<RecurrenceAnchor>())),
+        recurrence_anchor: f.parsed("recurrence_anchor", |s| {
+            field_msg(s.parse::<RecurrenceAnchor>())
+        }),
         timezone: f.parsed("timezone", zone),
     };
     f.finish(changes)
@@ -232,7 +277,10 @@ pub fn parse_changes(map: &Map<String, Value>) -> Result<TaskChanges, Validation
 /// Parses the list query string (empty values count as absent; unknown parameters are ignored,
 /// as cache-busting parameters are common).
 pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, ValidationErrors> {
-    let mut q = ListQuery { limit: DEFAULT_LIMIT, ..ListQuery::default() };
+    let mut q = ListQuery {
+        limit: DEFAULT_LIMIT,
+        ..ListQuery::default()
+    };
     let mut errors = ValidationErrors::default();
     for (key, value) in pairs {
         let v = value.trim();
@@ -454,12 +502,26 @@ mod tests {
 
     #[test]
     fn list_query_validates_and_defaults() {
-        let pairs = |v: &[(&str, &str)]| v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
-        let q = parse_list_query(&pairs(&[("status", ""), ("sort_by", "priority"), ("limit", "10")])).expect("valid");
+        let pairs = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let q = parse_list_query(&pairs(&[
+            ("status", ""),
+            ("sort_by", "priority"),
+            ("limit", "10"),
+        ]))
+        .expect("valid");
         assert_eq!(q.status, None);
         assert_eq!(q.sort_by, SortField::Priority);
         assert_eq!(q.limit, 10);
-        let e = parse_list_query(&pairs(&[("limit", "0"), ("sort_order", "up"), ("priority", "x")])).expect_err("bad");
+        let e = parse_list_query(&pairs(&[
+            ("limit", "0"),
+            ("sort_order", "up"),
+            ("priority", "x"),
+        ]))
+        .expect_err("bad");
         assert_eq!(e.0.len(), 3);
     }
 
@@ -467,12 +529,26 @@ mod tests {
     fn task_out_documents_exactly_the_served_fields() {
         use crate::domain::{OwnerId, Task};
         let now = crate::domain::time::now();
-        let input = NewTask { title: Some(TaskTitle::parse("x").expect("valid")), ..NewTask::default() };
+        let input = NewTask {
+            title: Some(TaskTitle::parse("x").expect("valid")),
+            ..NewTask::default()
+        };
         let task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
         let served = crate::domain::event::task_json(&task);
-        let mut served_keys: Vec<String> = served.as_object().expect("object").keys().cloned().collect();
-        let schema = serde_json::to_value(<TaskOut as utoipa::PartialSchema>::schema()).expect("schema");
-        let mut documented: Vec<String> = schema["properties"].as_object().expect("props").keys().cloned().collect();
+        let mut served_keys: Vec<String> = served
+            .as_object()
+            .expect("object")
+            .keys()
+            .cloned()
+            .collect();
+        let schema =
+            serde_json::to_value(<TaskOut as utoipa::PartialSchema>::schema()).expect("schema");
+        let mut documented: Vec<String> = schema["properties"]
+            .as_object()
+            .expect("props")
+            .keys()
+            .cloned()
+            .collect();
         served_keys.sort();
         documented.sort();
         assert_eq!(served_keys, documented);

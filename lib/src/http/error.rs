@@ -117,18 +117,27 @@ impl ApiError {
             ApiError::TaskNotFound => "Task not found".into(),
             ApiError::RouteNotFound => "Not Found".into(),
             ApiError::MethodNotAllowed => "Method Not Allowed".into(),
-            ApiError::Conflict => "the task is being changed concurrently; retry the request".into(),
+            ApiError::Conflict => {
+                "the task is being changed concurrently; retry the request".into()
+            }
             ApiError::PreconditionFailed(v) => {
                 format!("If-Match does not match the task's current version {v}; fetch it again")
             }
-            ApiError::PayloadTooLarge(limit) => format!("request body is larger than {limit} bytes"),
+            ApiError::PayloadTooLarge(limit) => {
+                format!("request body is larger than {limit} bytes")
+            }
             ApiError::UnsupportedMediaType => "Content-Type must be application/json".into(),
             ApiError::Unavailable(_) => "the database is unavailable; retry shortly".into(),
             ApiError::Internal(_) => "internal server error".into(),
         };
         let errors = match self {
             ApiError::Validation(v) => {
-                v.0.iter().map(|e| FieldErrorBody { field: e.field.clone(), message: e.message.clone() }).collect()
+                v.0.iter()
+                    .map(|e| FieldErrorBody {
+                        field: e.field.clone(),
+                        message: e.message.clone(),
+                    })
+                    .collect()
             }
             _ => Vec::new(),
         };
@@ -152,7 +161,8 @@ impl IntoResponse for ApiError {
                 }
             }
             ApiError::Unavailable(_) | ApiError::Conflict => {
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }

@@ -37,10 +37,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         if bytes.is_empty() {
             return Err(FieldError::new("body", "a JSON object is required").into());
         }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
         match value {
             Value::Object(map) => Ok(JsonObject(map)),
-            other => Err(FieldError::new("body", format!("must be a JSON object, not {}", json_kind(&other))).into()),
+            other => Err(FieldError::new(
+                "body",
+                format!("must be a JSON object, not {}", json_kind(&other)),
+            )
+            .into()),
         }
     }
 }
@@ -71,13 +76,20 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let Some(raw) = parts.headers.get(header::IF_MATCH) else {
             return Ok(IfMatch(None));
         };
-        let bad = || ApiError::from(FieldError::new("If-Match", "must be the task's ETag, e.g. \"3\""));
+        let bad = || {
+            ApiError::from(FieldError::new(
+                "If-Match",
+                "must be the task's ETag, e.g. \"3\"",
+            ))
+        };
         let s = raw.to_str().map_err(|_| bad())?.trim();
         if s == "*" {
             return Ok(IfMatch(None));
         }
         let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
-        s.parse::<i64>().map(|v| IfMatch(Some(v))).map_err(|_| bad())
+        s.parse::<i64>()
+            .map(|v| IfMatch(Some(v)))
+            .map_err(|_| bad())
     }
 }
 

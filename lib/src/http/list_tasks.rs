@@ -14,7 +14,10 @@ use super::{AppState, Function, both, task_response};
 use crate::domain::FieldError;
 
 /// The function.
-pub const FUNCTION: Function = Function { name: "list-tasks", routes };
+pub const FUNCTION: Function = Function {
+    name: "list-tasks",
+    routes,
+};
 
 /// The function's own routes.
 pub fn routes() -> Router<AppState> {
@@ -38,7 +41,11 @@ pub async fn list_tasks(
     let Query(pairs) = query.map_err(|e| FieldError::new("query", e.body_text()))?;
     let q = parse_list_query(&pairs)?;
     let page = s.tasks.list(&s.owner, &q).await?;
-    let tasks: Vec<serde_json::Value> = page.tasks.iter().map(crate::domain::event::task_json).collect();
+    let tasks: Vec<serde_json::Value> = page
+        .tasks
+        .iter()
+        .map(crate::domain::event::task_json)
+        .collect();
     Ok(Json(serde_json::json!({
         "tasks": tasks,
         "total": page.total,
@@ -55,7 +62,10 @@ pub async fn list_tasks(
         (status = 404, description = "No such task", body = super::error::ErrorBody),
         (status = 422, description = "Malformed id", body = super::error::ErrorBody),
     ))]
-pub async fn get_task(State(s): State<AppState>, PathTaskId(id): PathTaskId) -> Result<Response, ApiError> {
+pub async fn get_task(
+    State(s): State<AppState>,
+    PathTaskId(id): PathTaskId,
+) -> Result<Response, ApiError> {
     let task = s.tasks.get(&s.owner, id).await?;
     Ok(task_response(StatusCode::OK, &task))
 }
@@ -65,5 +75,10 @@ pub async fn get_task(State(s): State<AppState>, PathTaskId(id): PathTaskId) -> 
     responses((status = 200, description = "Tags, most used first", body = TagsOut)))]
 pub async fn list_tags(State(s): State<AppState>) -> Result<Json<TagsOut>, ApiError> {
     let tags = s.tasks.tags(&s.owner).await?;
-    Ok(Json(TagsOut { tags: tags.into_iter().map(|(name, count)| TagCount { name, count }).collect() }))
+    Ok(Json(TagsOut {
+        tags: tags
+            .into_iter()
+            .map(|(name, count)| TagCount { name, count })
+            .collect(),
+    }))
 }

@@ -10,6 +10,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod list_tasks;
+pub mod ui;
 pub mod update_task;
 
 use std::sync::OnceLock;
@@ -66,8 +67,14 @@ pub const ALL_FUNCTIONS: [Function; 5] = [
 ];
 
 /// Registers `path` and `path/` with the same handler (both forms are served, no redirects).
-pub(crate) fn both(router: Router<AppState>, path: &str, handler: MethodRouter<AppState>) -> Router<AppState> {
-    router.route(path, handler.clone()).route(&format!("{path}/"), handler)
+pub(crate) fn both(
+    router: Router<AppState>,
+    path: &str,
+    handler: MethodRouter<AppState>,
+) -> Router<AppState> {
+    router
+        .route(path, handler.clone())
+        .route(&format!("{path}/"), handler)
 }
 
 /// The strong ETag of a task version.
@@ -91,6 +98,8 @@ pub struct ServiceOptions {
     pub body_limit: Option<usize>,
     /// Origins allowed by CORS; empty means same-origin only (no CORS headers).
     pub cors_origins: Vec<String>,
+    /// Serve the web UI from this directory for every path no route claims.
+    pub ui_dir: Option<std::path::PathBuf>,
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -98,7 +107,10 @@ async fn health(State(state): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
         Err(e) => {
             tracing::warn!(error = ?e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "detail": "database unreachable"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "detail": "database unreachable"})),
+            )
                 .into_response()
         }
     }
@@ -120,7 +132,13 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
     let _ = BODY_LIMIT.set(limit);
     let request_id = HeaderName::from_static("x-request-id");
     let trace = TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
         tracing::info_span!(
             "request",
             method = %req.method(),
@@ -129,9 +147,15 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
             traceparent = %header("traceparent"),
         )
     });
+    let routes = match &opts.ui_dir {
+        Some(dir) => {
+            let dir = dir.clone();
+            routes.fallback(move |req: axum::extract::Request| ui::serve_ui(dir.clone(), req))
+        }
+        None => routes.fallback(not_found),
+    };
     let mut router = routes
         .route("/health", get(health))
-        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))
@@ -139,12 +163,21 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
     if !opts.cors_origins.is_empty() {
-        let origins: Vec<HeaderValue> =
-            opts.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o.trim()).ok()).collect();
+        let origins: Vec<HeaderValue> = opts
+            .cors_origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+            .collect();
         router = router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
-                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PATCH,
+                    Method::DELETE,
+                    Method::OPTIONS,
+                ])
                 .allow_headers([
                     header::CONTENT_TYPE,
                     header::IF_MATCH,

@@ -12,7 +12,10 @@ use super::extract::{Ctx, IfMatch, JsonObject, PathTaskId};
 use super::{AppState, Function, both, task_response};
 
 /// The function.
-pub const FUNCTION: Function = Function { name: "update-task", routes };
+pub const FUNCTION: Function = Function {
+    name: "update-task",
+    routes,
+};
 
 /// The function's own routes.
 pub fn routes() -> Router<AppState> {
@@ -38,6 +41,9 @@ pub async fn update_task(
     JsonObject(body): JsonObject,
 ) -> Result<Response, ApiError> {
     let changes = parse_changes(&body)?;
-    let task = s.tasks.update(&s.owner, id, changes, if_match, &ctx).await?;
+    let task = s
+        .tasks
+        .update(&s.owner, id, changes, if_match, &ctx)
+        .await?;
     Ok(task_response(StatusCode::OK, &task))
 }

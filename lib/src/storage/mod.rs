@@ -25,7 +25,11 @@ pub enum Backend {
 impl Backend {
     /// Picks the backend from a database URL's scheme.
     pub fn from_url(url: &str) -> Option<Self> {
-        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+        let scheme = url
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
         match scheme.as_str() {
             "postgres" | "postgresql" => Some(Self::Postgres),
             "sqlite" => Some(Self::Sqlite),
@@ -39,7 +43,10 @@ pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn TaskStore>,
     match Backend::from_url(url) {
         Some(Backend::Postgres) => Ok(Arc::new(PgTaskStore::connect(url, max_connections).await?)),
         Some(Backend::Sqlite) => Ok(Arc::new(SqliteTaskStore::connect(url).await?)),
-        None => Err(StoreError::Corrupt(format!("unsupported DATABASE_URL scheme in '{}'", redact_url(url)))),
+        None => Err(StoreError::Corrupt(format!(
+            "unsupported DATABASE_URL scheme in '{}'",
+            redact_url(url)
+        ))),
     }
 }
 
@@ -63,15 +70,27 @@ mod tests {
 
     #[test]
     fn backend_follows_the_scheme() {
-        assert_eq!(Backend::from_url("postgres://u:p@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("sqlite://data/todo.db?mode=rwc"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::from_url("postgres://u:p@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("sqlite://data/todo.db?mode=rwc"),
+            Some(Backend::Sqlite)
+        );
         assert_eq!(Backend::from_url("mysql://h/db"), None);
     }
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://todo:secret@db:5432/todo"), "postgres://todo:***@db:5432/todo");
+        assert_eq!(
+            redact_url("postgres://todo:secret@db:5432/todo"),
+            "postgres://todo:***@db:5432/todo"
+        );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
 }

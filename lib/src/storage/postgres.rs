@@ -40,7 +40,10 @@ impl PgTaskStore {
     }
 }
 
-fn bind_raw<'q>(q: Query<'q, Postgres, PgArguments>, r: &RawTask) -> Query<'q, Postgres, PgArguments> {
+fn bind_raw<'q>(
+    q: Query<'q, Postgres, PgArguments>,
+    r: &RawTask,
+) -> Query<'q, Postgres, PgArguments> {
     q.bind(r.id)
         .bind(r.owner_id.clone())
         .bind(r.title.clone())
@@ -88,7 +91,10 @@ fn decode(row: &PgRow) -> Result<Task, StoreError> {
     .into_task()
 }
 
-async fn insert_events(tx: &mut sqlx::PgConnection, events: &[DomainEvent]) -> Result<(), StoreError> {
+async fn insert_events(
+    tx: &mut sqlx::PgConnection,
+    events: &[DomainEvent],
+) -> Result<(), StoreError> {
     for ev in events {
         sqlx::query(
             "INSERT INTO outbox (id, task_id, event_type, topic, cloudevent, created_at, next_attempt_at) \
@@ -106,7 +112,10 @@ async fn insert_events(tx: &mut sqlx::PgConnection, events: &[DomainEvent]) -> R
     Ok(())
 }
 
-fn bind_list<'q>(mut q: Query<'q, Postgres, PgArguments>, binds: &[Bind]) -> Query<'q, Postgres, PgArguments> {
+fn bind_list<'q>(
+    mut q: Query<'q, Postgres, PgArguments>,
+    binds: &[Bind],
+) -> Query<'q, Postgres, PgArguments> {
     for b in binds {
         q = match b {
             Bind::Text(s) => q.bind(s.clone()),
@@ -118,22 +127,35 @@ fn bind_list<'q>(mut q: Query<'q, Postgres, PgArguments>, binds: &[Bind]) -> Que
 }
 
 /// Distinguishes "gone" from "changed" after a conditional write touched no row.
-async fn miss_reason(tx: &mut sqlx::PgConnection, owner: &OwnerId, id: TaskId) -> Result<WriteOutcome, StoreError> {
+async fn miss_reason(
+    tx: &mut sqlx::PgConnection,
+    owner: &OwnerId,
+    id: TaskId,
+) -> Result<WriteOutcome, StoreError> {
     let exists = sqlx::query("SELECT 1 FROM tasks WHERE id = $1 AND owner_id = $2")
         .bind(id.0)
         .bind(owner.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    Ok(if exists.is_some() { WriteOutcome::VersionMismatch } else { WriteOutcome::NotFound })
+    Ok(if exists.is_some() {
+        WriteOutcome::VersionMismatch
+    } else {
+        WriteOutcome::NotFound
+    })
 }
 
 #[async_trait]
 impl TaskStore for PgTaskStore {
     async fn insert(&self, task: &Task, events: &[DomainEvent]) -> Result<(), StoreError> {
         let raw = RawTask::from_task(task);
-        let sql = format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})", Dialect::Postgres.placeholders(1, 19));
+        let sql = format!(
+            "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
+            Dialect::Postgres.placeholders(1, 19)
+        );
         let mut tx = self.pool.begin().await?;
-        bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw).execute(&mut *tx).await?;
+        bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw)
+            .execute(&mut *tx)
+            .await?;
         insert_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
@@ -141,11 +163,20 @@ impl TaskStore for PgTaskStore {
 
     async fn get(&self, owner: &OwnerId, id: TaskId) -> Result<Option<Task>, StoreError> {
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND owner_id = $2");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id.0).bind(owner.as_str()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id.0)
+            .bind(owner.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(decode).transpose()
     }
 
-    async fn update(&self, task: &Task, expected_version: i64, events: &[DomainEvent]) -> Result<WriteOutcome, StoreError> {
+    async fn update(
+        &self,
+        task: &Task,
+        expected_version: i64,
+        events: &[DomainEvent],
+    ) -> Result<WriteOutcome, StoreError> {
         let raw = RawTask::from_task(task);
         // $1 = id, $2 = owner, the rest overwritten; $20 = expected version.
         let sql = "UPDATE tasks SET title = $3, title_key = $4, description = $5, search_text = $6, status = $7, \
@@ -153,7 +184,10 @@ impl TaskStore for PgTaskStore {
                    recurrence_anchor = $13, timezone = $14, series_id = $15, completed_at = $16, created_at = $17, \
                    updated_at = $18, version = $19 WHERE id = $1 AND owner_id = $2 AND version = $20";
         let mut tx = self.pool.begin().await?;
-        let done = bind_raw(sqlx::query(sql), &raw).bind(expected_version).execute(&mut *tx).await?;
+        let done = bind_raw(sqlx::query(sql), &raw)
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return miss_reason(&mut tx, &task.owner, task.id).await;
         }
@@ -162,15 +196,21 @@ impl TaskStore for PgTaskStore {
         Ok(WriteOutcome::Done)
     }
 
-    async fn delete(&self, owner: &OwnerId, id: TaskId, expected_version: i64, events: &[DomainEvent])
-    -> Result<WriteOutcome, StoreError> {
+    async fn delete(
+        &self,
+        owner: &OwnerId,
+        id: TaskId,
+        expected_version: i64,
+        events: &[DomainEvent],
+    ) -> Result<WriteOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM tasks WHERE id = $1 AND owner_id = $2 AND version = $3")
-            .bind(id.0)
-            .bind(owner.as_str())
-            .bind(expected_version)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM tasks WHERE id = $1 AND owner_id = $2 AND version = $3")
+                .bind(id.0)
+                .bind(owner.as_str())
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             return miss_reason(&mut tx, owner, id).await;
         }
@@ -200,7 +240,10 @@ impl TaskStore for PgTaskStore {
             .await?
             .try_get(0)?;
         let tasks = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-        Ok(TaskPage { tasks, total: u64::try_from(total).unwrap_or(0) })
+        Ok(TaskPage {
+            tasks,
+            total: u64::try_from(total).unwrap_or(0),
+        })
     }
 
     async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError> {
@@ -211,7 +254,9 @@ impl TaskStore for PgTaskStore {
         .bind(owner.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

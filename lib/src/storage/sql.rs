@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::domain::{
-    Description, OwnerId, Priority, RecurrenceAnchor, RecurrenceRule, Status, Tags, Task, TaskId, TaskTitle,
-    TimeZoneName,
+    Description, OwnerId, Priority, RecurrenceAnchor, RecurrenceRule, Status, Tags, Task, TaskId,
+    TaskTitle, TimeZoneName,
 };
 use crate::ports::{ListQuery, SortField, SortOrder, StoreError};
 
@@ -38,13 +38,18 @@ impl Dialect {
 
     /// `n` placeholders separated by commas, starting at `first`.
     pub fn placeholders(self, first: usize, n: usize) -> String {
-        (first..first + n).map(|i| self.placeholder(i)).collect::<Vec<_>>().join(", ")
+        (first..first + n)
+            .map(|i| self.placeholder(i))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn tag_match(self, p: &str) -> String {
         match self {
             Dialect::Postgres => format!("tags ? {p}"),
-            Dialect::Sqlite => format!("EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = {p})"),
+            Dialect::Sqlite => {
+                format!("EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE json_each.value = {p})")
+            }
         }
     }
 
@@ -86,7 +91,10 @@ pub fn list_filter(d: Dialect, owner: &OwnerId, q: &ListQuery) -> (String, Vec<B
     }
     if let Some(s) = q.search.as_deref().filter(|s| !s.is_empty()) {
         binds.push(Bind::Text(format!("%{}%", escape_like(&s.to_lowercase()))));
-        clauses.push(format!("search_text LIKE {} ESCAPE '\\'", d.placeholder(binds.len())));
+        clauses.push(format!(
+            "search_text LIKE {} ESCAPE '\\'",
+            d.placeholder(binds.len())
+        ));
     }
     if let Some(series) = q.series_id {
         binds.push(Bind::Uuid(series.0));
@@ -205,19 +213,25 @@ impl RawTask {
 
     /// Rebuilds the domain task, re-validating every field.
     pub fn into_task(self) -> Result<Task, StoreError> {
-        let bad = |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("task {}: {what}: {e}", self.id));
+        let bad = |what: &str, e: &dyn std::fmt::Display| {
+            StoreError::Corrupt(format!("task {}: {what}: {e}", self.id))
+        };
         let title = TaskTitle::parse(&self.title).map_err(|e| bad("title", &e))?;
         let description = match &self.description {
             Some(d) => Description::parse(d).map_err(|e| bad("description", &e))?,
             None => None,
         };
         let status: Status = self.status.parse().map_err(|e: String| bad("status", &e))?;
-        let priority = Priority::from_rank(self.priority).ok_or_else(|| bad("priority", &self.priority))?;
+        let priority =
+            Priority::from_rank(self.priority).ok_or_else(|| bad("priority", &self.priority))?;
         let rule = match &self.recurrence_rule {
             Some(r) => Some(RecurrenceRule::parse(r).map_err(|e| bad("recurrence_rule", &e))?),
             None => None,
         };
-        let anchor: RecurrenceAnchor = self.recurrence_anchor.parse().map_err(|e: String| bad("anchor", &e))?;
+        let anchor: RecurrenceAnchor = self
+            .recurrence_anchor
+            .parse()
+            .map_err(|e: String| bad("anchor", &e))?;
         let tz = TimeZoneName::parse(&self.timezone).map_err(|e| bad("timezone", &e))?;
         Ok(Task::from_parts(
             TaskId(self.id),
@@ -252,9 +266,16 @@ mod tests {
 
     #[test]
     fn filters_use_dialect_placeholders_in_order() {
-        let q = ListQuery { status: Some(Status::Pending), search: Some("a".into()), ..ListQuery::default() };
+        let q = ListQuery {
+            status: Some(Status::Pending),
+            search: Some("a".into()),
+            ..ListQuery::default()
+        };
         let (pg, binds) = list_filter(Dialect::Postgres, &OwnerId::local(), &q);
-        assert_eq!(pg, "owner_id = $1 AND status = $2 AND search_text LIKE $3 ESCAPE '\\'");
+        assert_eq!(
+            pg,
+            "owner_id = $1 AND status = $2 AND search_text LIKE $3 ESCAPE '\\'"
+        );
         assert_eq!(binds.len(), 3);
         let (lite, _) = list_filter(Dialect::Sqlite, &OwnerId::local(), &q);
         assert!(lite.starts_with("owner_id = ? AND status = ?"));
@@ -262,7 +283,14 @@ mod tests {
 
     #[test]
     fn order_puts_nulls_last_and_breaks_ties_by_id() {
-        let q = ListQuery { sort_by: SortField::DueDate, sort_order: SortOrder::Desc, ..ListQuery::default() };
-        assert_eq!(list_order(Dialect::Sqlite, &q), "due_date DESC NULLS LAST, id DESC");
+        let q = ListQuery {
+            sort_by: SortField::DueDate,
+            sort_order: SortOrder::Desc,
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            list_order(Dialect::Sqlite, &q),
+            "due_date DESC NULLS LAST, id DESC"
+        );
     }
 }

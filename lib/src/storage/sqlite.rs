@@ -8,7 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
@@ -30,7 +33,11 @@ impl SqliteTaskStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let opts = SqliteConnectOptions::from_str(url)?
-            .journal_mode(if in_memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
+            .journal_mode(if in_memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
@@ -38,8 +45,16 @@ impl SqliteTaskStore {
             // An in-memory database exists once per connection: keep exactly one.
             .max_connections(if in_memory { 1 } else { 8 })
             .min_connections(if in_memory { 1 } else { 0 })
-            .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
-            .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(3600)) })
+            .idle_timeout(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(600))
+            })
+            .max_lifetime(if in_memory {
+                None
+            } else {
+                Some(Duration::from_secs(3600))
+            })
             .connect_with(opts)
             .await?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
@@ -58,19 +73,24 @@ fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
 
 fn get_ts(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
     let s: Option<String> = row.try_get(col)?;
-    s.map(|s| from_sortable_text(&s).map_err(StoreError::Corrupt)).transpose()
+    s.map(|s| from_sortable_text(&s).map_err(StoreError::Corrupt))
+        .transpose()
 }
 
 fn get_uuid(row: &SqliteRow, col: &str) -> Result<Option<Uuid>, StoreError> {
     let s: Option<String> = row.try_get(col)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))).transpose()
+    s.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}"))))
+        .transpose()
 }
 
 fn required<T>(v: Option<T>, col: &str) -> Result<T, StoreError> {
     v.ok_or_else(|| StoreError::Corrupt(format!("{col} is null")))
 }
 
-fn bind_raw<'q>(q: Query<'q, Sqlite, SqliteArguments>, r: &RawTask) -> Query<'q, Sqlite, SqliteArguments> {
+fn bind_raw<'q>(
+    q: Query<'q, Sqlite, SqliteArguments>,
+    r: &RawTask,
+) -> Query<'q, Sqlite, SqliteArguments> {
     q.bind(r.id.to_string())
         .bind(r.owner_id.clone())
         .bind(r.title.clone())
@@ -94,7 +114,8 @@ fn bind_raw<'q>(q: Query<'q, Sqlite, SqliteArguments>, r: &RawTask) -> Query<'q,
 
 fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
     let tags_json: String = row.try_get("tags")?;
-    let tags: Vec<String> = serde_json::from_str(&tags_json).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
+    let tags: Vec<String> =
+        serde_json::from_str(&tags_json).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
     RawTask {
         id: required(get_uuid(row, "id")?, "id")?,
         owner_id: row.try_get("owner_id")?,
@@ -119,7 +140,10 @@ fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
     .into_task()
 }
 
-async fn insert_events(tx: &mut sqlx::SqliteConnection, events: &[DomainEvent]) -> Result<(), StoreError> {
+async fn insert_events(
+    tx: &mut sqlx::SqliteConnection,
+    events: &[DomainEvent],
+) -> Result<(), StoreError> {
     for ev in events {
         let at = to_sortable_text(&ev.time);
         sqlx::query(
@@ -139,7 +163,10 @@ async fn insert_events(tx: &mut sqlx::SqliteConnection, events: &[DomainEvent]) 
     Ok(())
 }
 
-fn bind_list<'q>(mut q: Query<'q, Sqlite, SqliteArguments>, binds: &[Bind]) -> Query<'q, Sqlite, SqliteArguments> {
+fn bind_list<'q>(
+    mut q: Query<'q, Sqlite, SqliteArguments>,
+    binds: &[Bind],
+) -> Query<'q, Sqlite, SqliteArguments> {
     for b in binds {
         q = match b {
             Bind::Text(s) => q.bind(s.clone()),
@@ -150,22 +177,35 @@ fn bind_list<'q>(mut q: Query<'q, Sqlite, SqliteArguments>, binds: &[Bind]) -> Q
     q
 }
 
-async fn miss_reason(tx: &mut sqlx::SqliteConnection, owner: &OwnerId, id: TaskId) -> Result<WriteOutcome, StoreError> {
+async fn miss_reason(
+    tx: &mut sqlx::SqliteConnection,
+    owner: &OwnerId,
+    id: TaskId,
+) -> Result<WriteOutcome, StoreError> {
     let exists = sqlx::query("SELECT 1 FROM tasks WHERE id = ? AND owner_id = ?")
         .bind(id.to_string())
         .bind(owner.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    Ok(if exists.is_some() { WriteOutcome::VersionMismatch } else { WriteOutcome::NotFound })
+    Ok(if exists.is_some() {
+        WriteOutcome::VersionMismatch
+    } else {
+        WriteOutcome::NotFound
+    })
 }
 
 #[async_trait]
 impl TaskStore for SqliteTaskStore {
     async fn insert(&self, task: &Task, events: &[DomainEvent]) -> Result<(), StoreError> {
         let raw = RawTask::from_task(task);
-        let sql = format!("INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})", Dialect::Sqlite.placeholders(1, 19));
+        let sql = format!(
+            "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
+            Dialect::Sqlite.placeholders(1, 19)
+        );
         let mut tx = self.pool.begin().await?;
-        bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw).execute(&mut *tx).await?;
+        bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw)
+            .execute(&mut *tx)
+            .await?;
         insert_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
@@ -181,7 +221,12 @@ impl TaskStore for SqliteTaskStore {
         row.as_ref().map(decode).transpose()
     }
 
-    async fn update(&self, task: &Task, expected_version: i64, events: &[DomainEvent]) -> Result<WriteOutcome, StoreError> {
+    async fn update(
+        &self,
+        task: &Task,
+        expected_version: i64,
+        events: &[DomainEvent],
+    ) -> Result<WriteOutcome, StoreError> {
         let raw = RawTask::from_task(task);
         // Numbered placeholders so the shared bind order (id, owner, then the columns) applies.
         let sql = "UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, search_text = ?6, status = ?7, \
@@ -189,7 +234,10 @@ impl TaskStore for SqliteTaskStore {
                    recurrence_anchor = ?13, timezone = ?14, series_id = ?15, completed_at = ?16, created_at = ?17, \
                    updated_at = ?18, version = ?19 WHERE id = ?1 AND owner_id = ?2 AND version = ?20";
         let mut tx = self.pool.begin().await?;
-        let done = bind_raw(sqlx::query(sql), &raw).bind(expected_version).execute(&mut *tx).await?;
+        let done = bind_raw(sqlx::query(sql), &raw)
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             return miss_reason(&mut tx, &task.owner, task.id).await;
         }
@@ -198,8 +246,13 @@ impl TaskStore for SqliteTaskStore {
         Ok(WriteOutcome::Done)
     }
 
-    async fn delete(&self, owner: &OwnerId, id: TaskId, expected_version: i64, events: &[DomainEvent])
-    -> Result<WriteOutcome, StoreError> {
+    async fn delete(
+        &self,
+        owner: &OwnerId,
+        id: TaskId,
+        expected_version: i64,
+        events: &[DomainEvent],
+    ) -> Result<WriteOutcome, StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = ?")
             .bind(id.to_string())
@@ -233,7 +286,10 @@ impl TaskStore for SqliteTaskStore {
             .await?
             .try_get(0)?;
         let tasks = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-        Ok(TaskPage { tasks, total: u64::try_from(total).unwrap_or(0) })
+        Ok(TaskPage {
+            tasks,
+            total: u64::try_from(total).unwrap_or(0),
+        })
     }
 
     async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError> {
@@ -244,7 +300,9 @@ impl TaskStore for SqliteTaskStore {
         .bind(owner.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

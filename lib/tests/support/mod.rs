@@ -41,16 +41,25 @@ pub async fn pg_url() -> Option<String> {
         if std::env::var_os("CI").is_some() {
             panic!("TEST_DATABASE_URL is not set in CI: run the suite with `make test`");
         }
-        eprintln!("SKIPPED (PostgreSQL part): TEST_DATABASE_URL is not set; `make test` starts a server and sets it");
+        eprintln!(
+            "SKIPPED (PostgreSQL part): TEST_DATABASE_URL is not set; `make test` starts a server and sets it"
+        );
         return None;
     };
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE template0")))
-        .execute(&mut conn)
+    let mut conn = sqlx::PgConnection::connect(&admin)
         .await
-        .expect("create test database");
-    let base = admin.rsplit_once('/').map(|(b, _)| b).expect("url with a database");
+        .expect("connect to TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE {name} TEMPLATE template0"
+    )))
+    .execute(&mut conn)
+    .await
+    .expect("create test database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .expect("url with a database");
     Some(format!("{base}/{name}"))
 }
 
@@ -59,5 +68,8 @@ pub async fn store(url: &str) -> Arc<dyn TaskStore> {
 }
 
 pub fn state(store: Arc<dyn TaskStore>) -> AppState {
-    AppState { tasks: TaskService::new(store, "test", Arc::new(Notify::new())), owner: OwnerId::local() }
+    AppState {
+        tasks: TaskService::new(store, "test", Arc::new(Notify::new())),
+        owner: OwnerId::local(),
+    }
 }
