@@ -19,7 +19,7 @@ SMOKE_EVENTS="${SMOKE_EVENTS:-20}"
 
 usage() {
   cat <<EOF
-Usage: dev/smoke/dapr-smoke.sh [--help]
+Usage: dev/smoke/dapr-smoke.sh [--outage] [--help]
 
 Builds daprd (dev/daprd.sh build), starts Kafka (dev/kafka.sh) and Redis (dev/services/redis.sh)
 unless they already run, starts the stand-in app (dev/smoke/standin_app.py) on :$APP_PORT with
@@ -29,14 +29,20 @@ its own daprd (app-id on-task-event, resources from dapr/), then checks:
   - DROP -> task-events-dlq; RETRY -> redelivered by the resiliency policy
   - state API against Redis: first-write create-only save, 409 on the second, TTL, keyPrefix name
   - both cron bindings reach their routes; dapr-api-token enforced both ways
+  - every published record is in Kafka, keyed by its partitionKey
+  --outage (only when this script started Kafka itself): stops Kafka, checks that a publish fails
+    fast (the outbox relay's case) and daprd stays healthy, restarts Kafka, checks that publishing
+    and the subscription resume
 Stops everything it started (Kafka and Redis only if it started them). Exits non-zero on any
 failure; the whole run is bounded by SMOKE_TIMEOUT=${SMOKE_TIMEOUT}s.
 Logs: $LOG_DIR/smoke-*.log
 EOF
 }
 
+OUTAGE=0
 case "${1:-}" in
   -h | --help) usage; exit 0 ;;
+  --outage) OUTAGE=1 ;;
   "") ;;
   *) usage >&2; exit 2 ;;
 esac
@@ -173,5 +179,20 @@ timeout 60 "$ROOT/dev/kafka.sh" tool org.apache.kafka.tools.consumer.ConsoleCons
 python3 "$HERE/smoke_driver.py" --check-keys-only --record "$RECORD" --dapr-http unused \
   --published "$PUBLISHED" --kafka-dump "$DUMP"
 log "Kafka keys checked ($(elapsed "$t")s)"
+
+if ((OUTAGE)); then
+  if ((STARTED_KAFKA)); then
+    t=$(now)
+    "$ROOT/dev/kafka.sh" stop
+    python3 "$HERE/smoke_driver.py" --phase outage --dapr-http "http://127.0.0.1:$DAPR_HTTP_PORT" \
+      --record "$RECORD" --token "$DAPR_TOKEN"
+    "$ROOT/dev/kafka.sh" start
+    python3 "$HERE/smoke_driver.py" --phase recovered --dapr-http "http://127.0.0.1:$DAPR_HTTP_PORT" \
+      --record "$RECORD" --token "$DAPR_TOKEN"
+    log "Kafka outage phase ($(elapsed "$t")s)"
+  else
+    log "skipping --outage: Kafka was already running before this script (not ours to stop)"
+  fi
+fi
 
 log "total $(elapsed "$T_ALL")s"

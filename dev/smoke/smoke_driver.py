@@ -81,6 +81,55 @@ def check_keys(args):
     return 1 if FAILURES else 0
 
 
+def publish_event(base, auth, etype, published="", timeout=30):
+    task_id = str(uuid.uuid4())
+    ev = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "dapr-smoke", "type": etype,
+          "subject": task_id, "datacontenttype": "application/json",
+          "data": {"event_type": etype, "task_id": task_id}}
+    sent = time.time()
+    try:
+        code, body = http("POST", f"{base}/v1.0/publish/pubsub/task-events?metadata.partitionKey={task_id}",
+                          json.dumps(ev).encode(), {"Content-Type": "application/cloudevents+json", **auth},
+                          timeout=timeout)
+    except OSError as e:  # timeout or connection error
+        code, body = 0, str(e).encode()
+    if code == 204 and published:
+        with open(published, "a") as f:
+            f.write(f"{ev['id']}\t{task_id}\n")
+    return ev, sent, code, body, time.time() - sent
+
+
+def outage_phase(args):
+    base = args.dapr_http.rstrip("/")
+    auth = {"dapr-api-token": args.token} if args.token else {}
+    timings = {}
+    if args.phase == "outage":
+        print("Kafka down:", flush=True)
+        code, _ = http("GET", f"{base}/v1.0/healthz")
+        check(code == 204, f"daprd stays healthy while Kafka is down (healthz {code})")
+        ev, _, code, body, took = publish_event(base, auth, "smoke.outage", timeout=30)
+        timings["outage_publish_error_s"] = round(took, 2)
+        check(code >= 500 and took < 15,
+              f"publish fails fast instead of hanging ({code} after {took:.1f}s: {body[:90]!r})")
+    else:
+        print("Kafka back:", flush=True)
+        t0 = time.time()
+        deadline = t0 + 60
+        while True:
+            ev, sent, code, body, _ = publish_event(base, auth, "smoke.recovered", args.published)
+            if code == 204 or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        timings["publish_recovery_s"] = round(time.time() - t0, 2)
+        if check(code == 204, f"publish accepted again after {time.time() - t0:.1f}s (last {code})"):
+            got = wait_for(lambda: [r for r in read_records(args.record)
+                                    if r.get("route") == "/events/task-events" and r.get("id") == ev["id"]], 90)
+            if check(bool(got), "the subscription resumed: the event was delivered"):
+                timings["delivery_after_recovery_s"] = round(got[0]["at"] - sent, 2)
+    print("timings: " + json.dumps(timings), flush=True)
+    return 1 if FAILURES else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dapr-http", required=True, help="http://127.0.0.1:PORT")
@@ -91,9 +140,14 @@ def main():
     ap.add_argument("--kafka-dump", default="", help="file with 'key<TAB>value' lines read from task-events")
     ap.add_argument("--published", default="", help="write 'event-id<TAB>partition-key' lines here")
     ap.add_argument("--check-keys-only", action="store_true")
+    ap.add_argument("--phase", choices=["main", "outage", "recovered"], default="main",
+                    help="outage: Kafka is down, a publish must fail fast; "
+                         "recovered: Kafka is back, publishing and delivery must resume")
     args = ap.parse_args()
     if args.check_keys_only:
         return check_keys(args)
+    if args.phase != "main":
+        return outage_phase(args)
     base = args.dapr_http.rstrip("/")
     auth = {"dapr-api-token": args.token} if args.token else {}
     run = uuid.uuid4().hex[:8]
