@@ -20,8 +20,10 @@ Commands:
   -h, --help this help
 
 The Go module cache and build cache live under .cache/go/ (GOMODCACHE, GOCACHE),
-so a rebuild after a change in main.go takes seconds, not minutes.
-Environment: GOFLAGS extra flags are kept; GOPROXY as configured on the machine.
+so a rebuild after a change in main.go takes seconds, not minutes. A cold build compiles
+about 9 CPU-minutes of Go (dapr's runtime and its dependencies).
+Environment: DAPRD_GOMODCACHE, DAPRD_GOCACHE (e.g. a directory shared by several clones),
+TODO_CACHE_DIR (moves all of .cache), GOFLAGS (extra flags kept), GOPROXY as configured.
 EOF
 }
 
@@ -45,8 +47,8 @@ ldflags() {
 }
 
 go_env() {
-  export GOMODCACHE="$CACHE/go/mod"
-  export GOCACHE="$CACHE/go/build"
+  export GOMODCACHE="${DAPRD_GOMODCACHE:-$CACHE/go/mod}"
+  export GOCACHE="${DAPRD_GOCACHE:-$CACHE/go/build}"
   # -modcacherw: keep the module cache deletable with a plain rm -rf .cache
   export GOFLAGS="${GOFLAGS:-} -modcacherw -buildvcs=false -trimpath"
 }
