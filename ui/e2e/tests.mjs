@@ -206,6 +206,33 @@ export function registerTests(suite) {
     t.assert((await res.text()).length > 100000, "bundle is not empty");
   });
 
+  suite.test("at phone width: create, complete, edit and delete through the UI; theme toggle", async (t) => {
+    const page = await t.newPage({ phone: true });
+    await openApp(page);
+    await createThroughForm(page, { title: "Phone task", priority: "low", tags: ["mobile"], due: inDays(3, 18) });
+    await page.getByRole("checkbox", { name: 'Mark "Phone task" as done' }).tap();
+    await t.eventually(async () => (await t.api.byTitle("Phone task"))[0]?.status === "completed", { message: "completed" });
+    await page.getByRole("button", { name: 'Edit "Phone task"' }).tap();
+    const dialog = page.getByRole("dialog", { name: "Edit task" });
+    await dialog.getByLabel("Status").selectOption("pending");
+    await dialog.getByRole("button", { name: "Save changes" }).tap();
+    await t.eventually(async () => (await t.api.byTitle("Phone task"))[0]?.status === "pending", { message: "reopened" });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    t.assert(overflow <= 0, `no horizontal scrolling at 390 px (overflow ${overflow}px)`);
+
+    // Theme: system (light here) -> light -> dark, remembered across reloads.
+    const toggle = page.getByRole("button", { name: /^Theme:/ });
+    await toggle.tap();
+    await toggle.tap();
+    t.assert(await page.evaluate(() => document.documentElement.classList.contains("dark")), "dark mode on");
+    await page.reload();
+    await openApp(page);
+    t.assert(await page.evaluate(() => document.documentElement.classList.contains("dark")), "dark mode remembered");
+
+    await page.getByRole("button", { name: 'Delete "Phone task"' }).tap();
+    await t.eventually(async () => (await t.api.byTitle("Phone task")).length === 0, { timeoutMs: 12000, message: "deleted" });
+  });
+
   suite.test("keyboard shortcuts and focus", async (t) => {
     const page = await t.newPage();
     await openApp(page);

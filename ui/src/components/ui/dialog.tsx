@@ -53,10 +53,10 @@ export function Dialog({
         // A click on the backdrop lands on the dialog element itself.
         if (e.target === ref.current) onClose();
       }}
-      className={`${layout} bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-950/50 dark:bg-slate-900 dark:text-slate-100`}
+      className={`${layout} overflow-hidden open:flex open:flex-col bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-950/50 dark:bg-slate-900 dark:text-slate-100`}
     >
       {open && (
-        <div className="flex max-h-full flex-col">
+        <div className="flex min-h-0 flex-1 flex-col">
           <div className="flex items-center justify-between border-b border-slate-200 px-4 py-3 dark:border-slate-700">
             <h2 id={titleId} className="text-lg font-semibold">
               {title}
@@ -72,7 +72,7 @@ export function Dialog({
               </svg>
             </button>
           </div>
-          <div className="overflow-y-auto px-4 py-4">{children}</div>
+          <div className="min-h-0 flex-1 overflow-y-auto px-4 py-4">{children}</div>
         </div>
       )}
     </dialog>
