@@ -180,11 +180,14 @@ format_storage() {
   tool kafka.tools.StorageTool format --standalone -t "$id" -c "$KAFKA_CONF" --ignore-formatted >&2
 }
 
+# Alive = exists and is not a zombie (a killed process its new parent has not reaped yet).
+alive() { kill -0 "$1" 2>/dev/null && [[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]]; }
+
 running_pid() {
   [[ -f "$KAFKA_PID" ]] || return 1
   local pid
   pid="$(cat "$KAFKA_PID")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -n "$pid" ]] && alive "$pid" || return 1
   # Guard against PID reuse: the process must be our broker.
   grep -q "kafka.Kafka" "/proc/$pid/cmdline" 2>/dev/null || return 1
   echo "$pid"
@@ -245,6 +248,8 @@ create_topics() {
   for spec in $KAFKA_TOPICS; do
     name="${spec%%:*}"
     parts="${spec#*:}"
+    # Fast path (no JVM): the broker already holds the topic's last partition.
+    [[ -d "$KAFKA_DATA/$name-$((parts - 1))" ]] && continue
     tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_HOST:$KAFKA_PORT" --create \
       --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >&2
   done
@@ -260,7 +265,7 @@ stop() {
   log "stopping pid $pid"
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 30))
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     if ((SECONDS >= deadline)); then
       log "pid $pid did not stop in 30s; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true

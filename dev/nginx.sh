@@ -97,11 +97,14 @@ check_config() {
   nginx -q -t -p "$PREFIX" -c "$CONF_DIR/nginx.conf" -e "$LOG_DIR/gateway.error.log"
 }
 
+# Alive = exists and is not a zombie (a killed process its new parent has not reaped yet).
+alive() { kill -0 "$1" 2>/dev/null && [[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]]; }
+
 running_pid() {
   [[ -f "$PID_FILE" ]] || return 1
   local pid
   pid="$(cat "$PID_FILE")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -n "$pid" ]] && alive "$pid" || return 1
   grep -q "nginx" "/proc/$pid/cmdline" 2>/dev/null || return 1
   echo "$pid"
 }
@@ -143,7 +146,7 @@ stop() {
   fi
   kill -QUIT "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 10))
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     if ((SECONDS >= deadline)); then
       kill -TERM "$pid" 2>/dev/null || true
       break

@@ -24,7 +24,7 @@ on_task_event on-task-event 8106 3506 50006
 
 usage() {
   cat <<EOF
-Usage: dev/up.sh [up|down|status] [options]      (dev/down.sh = dev/up.sh down)
+Usage: dev/up.sh [up|down|status|stop NAME|pid NAME] [options]   (dev/down.sh = dev/up.sh down)
 
 up (default): start, in order and each only if not already running,
   PostgreSQL (dev/services/postgres.sh), Redis (dev/services/redis.sh), Kafka (dev/kafka.sh),
@@ -34,6 +34,8 @@ up (default): start, in order and each only if not already running,
   every started function answers GET /health and every daprd GET /v1.0/healthz.
 down: stop exactly what 'up' started (by PID / by the service's own script), newest first.
 status: list what 'up' started and whether each is alive.
+stop NAME: stop one instance (e.g. create_task.daprd, on_task_event); 'up' starts it again.
+pid NAME: print one instance's PID (for fault-injection tests: kill -9 \$(dev/up.sh pid NAME)).
 
 Options (up):
   --infra-only      only PostgreSQL, Redis, Kafka (no functions, no gateway)
@@ -71,7 +73,8 @@ tracked_alive() { # name -> 0 if the recorded process is still the one we starte
   local f="$STATE/$1.pid" pid st
   [[ -f "$f" ]] || return 1
   read -r pid st <"$f"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(proc_start_time "$pid")" == "$st" ]]
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(proc_start_time "$pid")" == "$st" ]] &&
+    [[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ]] # a killed, not yet reaped process
 }
 
 stop_tracked() { # name
@@ -364,6 +367,13 @@ case "${1:-up}" in
   up) shift || true; cmd_up "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  stop)
+    [[ -n "${2:-}" ]] || die "usage: dev/up.sh stop <instance> (e.g. create_task, create_task.daprd)"
+    stop_tracked "$2" ;;
+  pid)
+    [[ -n "${2:-}" ]] || die "usage: dev/up.sh pid <instance>"
+    tracked_alive "$2" || die "$2 is not running"
+    cut -d' ' -f1 "$STATE/$2.pid" ;;
   -h | --help | help) usage ;;
   --*) cmd_up "$@" ;;
   *) usage >&2; exit 2 ;;
