@@ -1,0 +1,190 @@
+//! Load generator for the benchmarks (bench/run.sh drives it; results go to docs/benchmarks.md).
+//!
+//! ```text
+//! loadgen run    --base URL --scenario create|get|list|search --concurrency N --seconds S [--rate R]
+//! loadgen seed   --base URL --count N            (creates N varied tasks, prints nothing else)
+//! loadgen startup --url URL -- CMD ARGS...       (ms from spawn to the first 200 from URL)
+//! ```
+//! `run` prints one line: scenario, concurrency, requests, errors, rate/s, p50/p90/p99/max ms.
+//! Without `--rate` it is closed-loop (each worker sends its next request when the last returns);
+//! with `--rate` the workers pace themselves to that total rate.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+struct Args(Vec<String>);
+
+impl Args {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().position(|a| a == name).and_then(|i| self.0.get(i + 1)).map(String::as_str)
+    }
+    fn num(&self, name: &str, default: u64) -> anyhow::Result<u64> {
+        self.get(name).map_or(Ok(default), |v| v.parse().with_context(|| format!("{name} must be a number")))
+    }
+}
+
+const WORDS: [&str; 12] = ["report", "invoice", "garden", "meeting", "dentist", "groceries", "deploy", "review", "taxes", "birthday", "gym", "backup"];
+const PRIORITIES: [&str; 3] = ["low", "medium", "high"];
+const STATUSES: [&str; 3] = ["pending", "in_progress", "completed"];
+
+fn task_body(i: u64) -> serde_json::Value {
+    let w = WORDS[(i % 12) as usize];
+    let mut body = json!({
+        "title": format!("{w} {i}"),
+        "description": format!("Task number {i} about the {w}"),
+        "priority": PRIORITIES[(i % 3) as usize],
+        "status": STATUSES[(i / 3 % 3) as usize],
+        "tags": [w, if i % 2 == 0 { "even" } else { "odd" }],
+    });
+    if i % 4 != 0 {
+        body["due_date"] = json!(format!("2027-{:02}-{:02}T09:00:00+01:00", 1 + i % 12, 1 + i % 28));
+    }
+    body
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx].as_secs_f64() * 1000.0
+}
+
+async fn fetch_ids(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<String>> {
+    let page: serde_json::Value = client.get(format!("{base}/api/tasks?limit=200")).send().await?.json().await?;
+    let ids: Vec<String> = page["tasks"].as_array().map(|a| a.iter().filter_map(|t| t["id"].as_str().map(String::from)).collect()).unwrap_or_default();
+    if ids.is_empty() {
+        bail!("no tasks to read: seed first");
+    }
+    Ok(ids)
+}
+
+async fn run(args: &Args) -> anyhow::Result<()> {
+    let base = args.get("--base").context("--base")?.trim_end_matches('/').to_string();
+    let scenario = args.get("--scenario").context("--scenario")?.to_string();
+    let concurrency = args.num("--concurrency", 1)?.max(1);
+    let seconds = args.num("--seconds", 10)?;
+    let rate = args.num("--rate", 0)?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency as usize).build()?;
+    let ids = if scenario == "get" { fetch_ids(&client, &base).await? } else { Vec::new() };
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let interval = (rate > 0).then(|| Duration::from_secs_f64(concurrency as f64 / rate as f64));
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let (client, base, scenario, ids) = (client.clone(), base.clone(), scenario.clone(), ids.clone());
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(4096);
+            let mut errors = 0u64;
+            let mut i = w * 1_000_000;
+            let mut next = Instant::now();
+            while Instant::now() < deadline {
+                if let Some(iv) = interval {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += iv;
+                }
+                i += 1;
+                let req = match scenario.as_str() {
+                    "create" => client.post(format!("{base}/api/tasks")).json(&task_body(i)),
+                    "get" => client.get(format!("{base}/api/tasks/{}", ids[(i as usize) % ids.len()])),
+                    "list" => client.get(format!("{base}/api/tasks?status=pending&sort_by=priority&sort_order=desc&limit=50")),
+                    "search" => client.get(format!("{base}/api/tasks?search={}&limit=50", WORDS[(i % 12) as usize])),
+                    other => panic!("unknown scenario {other}"),
+                };
+                let t0 = Instant::now();
+                match req.send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t0.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let started = Instant::now();
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for w in workers {
+        let (lat, e) = w.await?;
+        all.extend(lat);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64().max(seconds as f64);
+    all.sort();
+    println!(
+        "{scenario} c={concurrency} rate={} requests={} errors={errors} rps={:.0} p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",
+        if rate > 0 { rate.to_string() } else { "max".into() },
+        all.len(),
+        all.len() as f64 / elapsed,
+        percentile(&all, 0.50),
+        percentile(&all, 0.90),
+        percentile(&all, 0.99),
+        percentile(&all, 1.0),
+    );
+    Ok(())
+}
+
+async fn seed(args: &Args) -> anyhow::Result<()> {
+    let base = args.get("--base").context("--base")?.trim_end_matches('/').to_string();
+    let count = args.num("--count", 10_000)?;
+    let client = reqwest::Client::new();
+    let workers = 16u64;
+    let mut handles = Vec::new();
+    for w in 0..workers {
+        let (client, base) = (client.clone(), base.clone());
+        handles.push(tokio::spawn(async move {
+            let mut i = w;
+            while i < count {
+                let r = client.post(format!("{base}/api/tasks")).json(&task_body(i)).send().await?;
+                if r.status() != 201 {
+                    bail!("seed: {} {}", r.status(), r.text().await.unwrap_or_default());
+                }
+                i += workers;
+            }
+            Ok(())
+        }));
+    }
+    for h in handles {
+        h.await??;
+    }
+    Ok(())
+}
+
+async fn startup(args: &Args) -> anyhow::Result<()> {
+    let url = args.get("--url").context("--url")?.to_string();
+    let sep = args.0.iter().position(|a| a == "--").context("-- CMD")?;
+    let cmd = &args.0[sep + 1..];
+    let client = reqwest::Client::new();
+    let t0 = Instant::now();
+    let mut child = tokio::process::Command::new(&cmd[0]).args(&cmd[1..]).kill_on_drop(true)
+        .stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn()?;
+    let limit = Duration::from_secs(10);
+    loop {
+        if let Ok(r) = client.get(&url).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        if t0.elapsed() > limit {
+            bail!("no 200 from {url} within {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    println!("startup_ms={:.1}", t0.elapsed().as_secs_f64() * 1000.0);
+    let _ = child.kill().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args(std::env::args().skip(1).collect());
+    match args.0.first().map(String::as_str) {
+        Some("run") => run(&args).await,
+        Some("seed") => seed(&args).await,
+        Some("startup") => startup(&args).await,
+        _ => bail!("usage: loadgen run|seed|startup ... (see the module docs)"),
+    }
+}

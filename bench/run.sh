@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The benchmark harness: release builds, a real PostgreSQL, the loadgen in bench/loadgen on the
+# same machine. Prints every measurement and saves them to .cache/bench/results.txt; the
+# numbers in docs/benchmarks.md come from this script.
+#   bench/run.sh                 everything (about 6 minutes)
+#   BENCH_SECONDS=5 bench/run.sh shorter runs
+set -euo pipefail
+# shellcheck source=../dev/common.sh
+source "$(dirname "$0")/../dev/common.sh"
+cd "$REPO"
+
+SECS="${BENCH_SECONDS:-8}"
+OUT="$CACHE/bench"; mkdir -p "$OUT"
+RESULTS="$OUT/results.txt"; : > "$RESULTS"
+BIN=target/release
+LG="$BIN/loadgen"
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+say() { echo "$*" | tee -a "$RESULTS"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+
+cargo build --release --workspace --locked >&2
+bash dev/services/postgres.sh start
+PSQL=(psql -q -h 127.0.0.1 -p "${PG_PORT:-55432}" -U postgres -d postgres)
+"${PSQL[@]}" -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench"
+PGURL="postgres://postgres@127.0.0.1:${PG_PORT:-55432}/bench"
+
+start() { # start NAME PORT ENV... : runs $BIN/NAME in the background, waits for /health, sets LAST_PID
+  local name=$1 port=$2; shift 2
+  env "$@" PORT="$port" HOST=127.0.0.1 "$BIN/$name" >"$CACHE/logs/bench-$name.log" 2>&1 &
+  LAST_PID=$!
+  PIDS+=("$LAST_PID")
+  wait_for "$name" 20 curl -sf "http://127.0.0.1:$port/health"
+}
+
+suite() { # suite LABEL WRITE_URL READ_URL
+  local label=$1 w=$2 r=$3
+  say "## $label"
+  "$LG" seed --base "$w" --count 10000
+  for c in 1 16 64; do
+    for s in get list search; do say "$label $("$LG" run --base "$r" --scenario "$s" --concurrency "$c" --seconds "$SECS")"; done
+  done
+  for c in 1 16 64; do say "$label $("$LG" run --base "$w" --scenario create --concurrency "$c" --seconds "$SECS")"; done
+}
+
+say "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r)"
+say "## binary sizes (stripped, release)"
+for b in create_task update_task complete_task delete_task list_tasks todo; do say "size $b $(stat -c %s "$BIN/$b") bytes"; done
+
+say "## start-to-first-response (5 runs each)"
+for i in 1 2 3 4 5; do
+  say "startup list_tasks(postgres) $("$LG" startup --url http://127.0.0.1:18190/health -- env PORT=18190 HOST=127.0.0.1 DATABASE_URL="$PGURL" "$BIN/list_tasks")"
+  d=$(mktemp -d)
+  say "startup todo(sqlite) $("$LG" startup --url http://127.0.0.1:18191/health -- env PORT=18191 DATA_DIR="$d" UI_DIR=/nonexistent "$BIN/todo")"
+  rm -rf "$d"
+done
+
+# One function process per role on PostgreSQL.
+start create_task 18101 DATABASE_URL="$PGURL"; create_pid=$LAST_PID
+start list_tasks 18105 DATABASE_URL="$PGURL"; list_pid=$LAST_PID
+sleep 1
+say "rss idle create_task $(rss_kb "$create_pid") kB, list_tasks $(rss_kb "$list_pid") kB"
+suite "functions-postgres" http://127.0.0.1:18101 http://127.0.0.1:18105
+say "rss peak create_task $(hwm_kb "$create_pid") kB, list_tasks $(hwm_kb "$list_pid") kB"
+# p99 at half the closed-loop rate measured at c=16.
+half_create=$(grep "functions-postgres create c=16" "$RESULTS" | sed -E 's/.*rps=([0-9]+).*/\1/'); half_create=$((half_create / 2))
+half_list=$(grep "functions-postgres list c=16" "$RESULTS" | sed -E 's/.*rps=([0-9]+).*/\1/'); half_list=$((half_list / 2))
+say "functions-postgres half-rate $("$LG" run --base http://127.0.0.1:18101 --scenario create --concurrency 16 --rate "$half_create" --seconds "$SECS")"
+say "functions-postgres half-rate $("$LG" run --base http://127.0.0.1:18105 --scenario list --concurrency 16 --rate "$half_list" --seconds "$SECS")"
+kill "$create_pid" "$list_pid"
+
+# The all-in-one on SQLite.
+DATA=$(mktemp -d)
+start todo 18100 DATA_DIR="$DATA" UI_DIR=/nonexistent; aio_pid=$LAST_PID
+sleep 1
+say "rss idle todo $(rss_kb "$aio_pid") kB"
+suite "all-in-one-sqlite" http://127.0.0.1:18100 http://127.0.0.1:18100
+say "rss peak todo $(hwm_kb "$aio_pid") kB"
+kill "$aio_pid"; rm -rf "$DATA"
+say "# done"
