@@ -40,6 +40,9 @@ def main():
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle on, the second waits for the peer's
+        # delayed ACK (~40 ms) and every delivery behind it on the partition waits too.
+        disable_nagle_algorithm = True
 
         def log_message(self, *a):
             pass
