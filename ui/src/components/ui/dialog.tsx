@@ -72,7 +72,7 @@ export function Dialog({
               </svg>
             </button>
           </div>
-          <div className="min-h-0 flex-1 overflow-y-auto px-4 py-4">{children}</div>
+          <div className="relative min-h-0 flex-1 overflow-y-auto px-4 py-4">{children}</div>
         </div>
       )}
     </dialog>

@@ -87,7 +87,7 @@ export function RecurrenceBuilder({ spec, onChange }: { spec: RuleSpec; onChange
               return (
                 <label
                   key={d}
-                  className={`cursor-pointer rounded-md border px-2 py-1 text-sm has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-blue-500 ${
+                  className={`relative cursor-pointer rounded-md border px-2 py-1 text-sm has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-blue-500 ${
                     on
                       ? "border-blue-700 bg-blue-700 text-white dark:border-blue-400 dark:bg-blue-400 dark:text-slate-950"
                       : "border-slate-300 dark:border-slate-600"
