@@ -50,7 +50,10 @@ export function createSuite({ resultsDir }) {
         let timer;
         try {
           await Promise.race([
-            t.fn(ctx),
+            (async () => {
+              await t.fn(ctx);
+              await ctx.check?.();
+            })(),
             new Promise((_, reject) => {
               timer = setTimeout(() => reject(new Error(`test timed out after ${t.timeoutMs} ms`)), t.timeoutMs);
             }),

@@ -205,6 +205,7 @@ async function main() {
   });
 
   const contexts = [];
+  const pageErrors = [];
   const ctx = {
     base,
     api,
@@ -232,11 +233,17 @@ async function main() {
       contexts.push(context);
       const page = await context.newPage();
       page.setDefaultTimeout(15000);
-      page.on("pageerror", (err) => console.log(`    page error: ${err.message}`));
+      page.on("pageerror", (err) => pageErrors.push(err.message));
       return page;
     },
     openPages: () => contexts.flatMap((c) => c.pages()),
+    /** Uncaught errors in any page fail the test. */
+    check() {
+      const errors = pageErrors.splice(0);
+      if (errors.length) throw new Error(`uncaught errors in the page: ${errors.join(" | ")}`);
+    },
     async afterEach() {
+      pageErrors.length = 0;
       for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
     },
   };
