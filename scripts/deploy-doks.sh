@@ -172,13 +172,13 @@ fi
 # 5. Smoke test through the Gateway (the same path a user's request takes).
 if [[ "$SMOKE" -eq 1 ]]; then
   # The Gateway the release's routes attach to (created by the chart or shared), from an HTTPRoute.
+  # ... and the hostname it answers (the first of the route's hostnames unless --host is given).
   parent="$("${KUBECTL[@]}" -n "$NAMESPACE" get httproute -l "app.kubernetes.io/instance=$RELEASE" \
-    -o 'jsonpath={.items[0].spec.parentRefs[0].name} {.items[0].spec.parentRefs[0].namespace}' 2>/dev/null || true)"
-  gw_name="${parent%% *}"
-  gw_ns="${parent#* }"
-  if [[ -z "$gw_name" ]]; then gw_name="$RELEASE-todo-app"; fi
-  if [[ -z "$gw_ns" || "$gw_ns" == "$parent" ]]; then gw_ns="$NAMESPACE"; fi
-  host="${HOSTNAME_:-todo.local}"
+    -o 'jsonpath={.items[0].spec.parentRefs[0].name} {.items[0].spec.parentRefs[0].namespace} {.items[0].spec.hostnames[0]}' 2>/dev/null || true)"
+  read -r gw_name gw_ns route_host <<<"$parent" || true
+  gw_name="${gw_name:-$RELEASE-todo-app}"
+  gw_ns="${gw_ns:-$NAMESPACE}"
+  host="${HOSTNAME_:-${route_host:-todo.local}}"
   log "smoke test through Gateway $gw_ns/$gw_name (Host: $host)"
   if [[ "$DRY_RUN" -eq 1 ]]; then
     run "${KUBECTL[@]}" -n "$gw_ns" get gateway "$gw_name" -o 'jsonpath={.status.addresses[0].value}'
