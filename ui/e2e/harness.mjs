@@ -39,6 +39,9 @@ export function createSuite({ resultsDir }) {
   const tests = [];
   return {
     test(name, fn, { timeoutMs = 90000 } = {}) {
+      // E2E_ONLY=<regex> runs a subset (tests depend on earlier ones' data: keep the setup ones).
+      const only = process.env.E2E_ONLY;
+      if (only && !new RegExp(only, "i").test(name)) return;
       tests.push({ name, fn, timeoutMs });
     },
     async run(ctx) {

@@ -7,6 +7,7 @@
 //   E2E_REQUIRE_EVENTS=1  fail (instead of skip) the recurrence and reminder flows when the server
 //                   does not provide the events features yet (activity / notifications answer 404)
 //   E2E_TIMEOUT_MS  whole-run limit (default 900000); E2E_PERF_TASKS (default 2000)
+//   E2E_ONLY        regex: run only the matching tests (later tests use data made by earlier ones)
 //   CHROMIUM_PATH   default /usr/bin/chromium (installed by scripts/ensure-chromium.sh)
 //
 // Writes screenshots to test-results/screenshots/, numbers to test-results/perf.json and the server
@@ -66,6 +67,7 @@ function newestMtime(dir) {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
+    if (/\.test\.tsx?$/.test(entry.name)) continue; // tests do not change the build
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
   }
   return newest;

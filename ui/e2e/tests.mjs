@@ -40,6 +40,9 @@ export function registerTests(suite) {
   suite.test("create a task through the form, edit it, and its due date does not drift", async (t) => {
     const page = await t.newPage();
     await openApp(page);
+    if (await page.getByText("No tasks yet").isVisible()) {
+      await page.screenshot({ path: join(t.shots, "empty-desktop-light.png") });
+    }
     await createThroughForm(page, {
       title: "Buy groceries",
       description: "Milk, eggs, bread",
@@ -198,6 +201,82 @@ export function registerTests(suite) {
     await page.getByRole("link", { name: "Activity" }).click();
     await page.getByTestId("activity-chart").waitFor();
     await page.getByRole("heading", { name: "Recent events" }).waitFor();
+  });
+
+  suite.test("bell (with the browser Notification API), history drawer and activity chart, endpoints stubbed in the browser", async (t) => {
+    // The real server gains these endpoints with the events issue (flows above); until then this test
+    // drives the same UI against answers stubbed with page.route, so the views are checked anyway.
+    const [task] = await t.api.byTitle("Buy groceries and flowers");
+    t.assert(task, "seeded task");
+    const day = (n) => new Date(Date.now() - n * 86400000).toISOString();
+    const events = [
+      { id: "e1", event_type: "task.created", task_id: task.id, timestamp: day(3), payload: { title: task.title } },
+      { id: "e2", event_type: "task.updated", task_id: task.id, timestamp: day(2), payload: { changed_fields: ["title"] } },
+      { id: "e3", event_type: "task.created", task_id: task.id, timestamp: day(1), payload: { title: "Alpha report" } },
+      { id: "e4", event_type: "task.completed", task_id: task.id, timestamp: day(0), payload: { title: "Alpha report" } },
+    ];
+    let notifications = [];
+    for (const dark of [false, true]) {
+      const page = await t.newPage({ dark });
+      await page.addInitScript(() => {
+        window.__shown = [];
+        const Real = window.Notification;
+        class Recording extends Real {
+          constructor(title, options) {
+            super(title, options);
+            window.__shown.push(title);
+          }
+        }
+        Object.defineProperty(Recording, "permission", { get: () => "granted" });
+        window.Notification = Recording;
+      });
+      const json = (body) => ({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
+      await page.route(/\/api\/notifications(\?|$)/, (route) => route.fulfill(json({ notifications, total: notifications.length })));
+      await page.route(/\/api\/activity(\?|$)/, (route) => {
+        const type = new URL(route.request().url()).searchParams.get("event_type");
+        const list = events.filter((e) => !type || e.event_type === type);
+        return route.fulfill(json({ events: list, total: list.length }));
+      });
+      await page.route(/\/api\/tasks\/[^/]+\/history/, (route) => route.fulfill(json({ events: events.slice(0, 2), total: 2 })));
+      notifications = [];
+      await openApp(page);
+      await page.getByRole("button", { name: "Notifications", exact: true }).waitFor();
+      notifications = [
+        {
+          id: "n1",
+          task_id: task.id,
+          title: `Reminder: ${task.title}`,
+          message: "Due in 15 minutes",
+          due_at: task.due_date,
+          created_at: new Date().toISOString(),
+          read_at: null,
+        },
+      ];
+      await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+      const bell = page.getByRole("button", { name: "Notifications, 1 unread" });
+      await bell.waitFor();
+      t.assertEqual(await page.evaluate(() => window.__shown), [`Reminder: ${task.title}`], "browser notification shown once");
+      await bell.click();
+      await page.getByRole("region", { name: "Notifications" }).getByRole("link", { name: `Reminder: ${task.title}` }).waitFor();
+      const v1 = await t.axe(page, "notifications panel");
+      await page.screenshot({ path: join(t.shots, `notifications-stubbed-desktop-${dark ? "dark" : "light"}.png`) });
+      await page.keyboard.press("Escape");
+
+      await page.getByRole("button", { name: `History of "${task.title}"` }).click();
+      const drawer = page.getByRole("dialog", { name: `History: ${task.title}` });
+      await drawer.getByText("Changed title").waitFor();
+      const v2 = await t.axe(page, "history drawer");
+      await page.screenshot({ path: join(t.shots, `history-stubbed-desktop-${dark ? "dark" : "light"}.png`) });
+      await page.keyboard.press("Escape");
+
+      await page.getByRole("link", { name: "Activity" }).click();
+      await page.getByTestId("activity-chart").waitFor();
+      await page.getByRole("heading", { name: "Recent events" }).waitFor();
+      await page.locator("section", { has: page.getByRole("heading", { name: "Recent events" }) }).getByText("Completed", { exact: true }).waitFor();
+      const v3 = await t.axe(page, "activity");
+      await page.screenshot({ path: join(t.shots, `activity-stubbed-desktop-${dark ? "dark" : "light"}.png`), fullPage: true });
+      t.assertEqual([...v1, ...v2, ...v3].map((v) => v.id), [], "axe violations");
+    }
   });
 
   suite.test("the UI build carries the ReDoc bundle the server's /redoc page loads", async (t) => {

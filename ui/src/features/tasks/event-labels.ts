@@ -20,3 +20,9 @@ export function eventSummary(event: TaskEvent): string {
   const title = (p as { title?: unknown }).title;
   return typeof title === "string" ? title : "";
 }
+
+/** The task's title as the event recorded it, if it did. */
+export function eventTitle(event: TaskEvent): string | null {
+  const title = (event.payload as { title?: unknown } | null)?.title;
+  return typeof title === "string" ? title : null;
+}

@@ -6,7 +6,7 @@ import { formatDateTime } from "@/lib/datetime";
 import { Button } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/empty-state";
 import { Spinner } from "@/components/ui/spinner";
-import { EVENT_LABELS, eventSummary } from "@/features/tasks/event-labels";
+import { EVENT_LABELS, eventSummary, eventTitle } from "@/features/tasks/event-labels";
 import type { TaskEvent } from "@/features/tasks/types";
 import { listActivity } from "../api/list-activity";
 import { dailyCounts } from "../daily-counts";
@@ -72,8 +72,11 @@ export function ActivityPage() {
                     <span>
                       <span className="font-medium">{EVENT_LABELS[ev.event_type] ?? ev.event_type}</span>{" "}
                       <a className="text-blue-700 underline dark:text-blue-300" href={`/tasks/view/?id=${encodeURIComponent(ev.task_id)}`}>
-                        {eventSummary(ev) || "task"}
+                        {eventTitle(ev) ?? "a task"}
                       </a>
+                      {eventSummary(ev) && eventSummary(ev) !== eventTitle(ev) && (
+                        <span className="text-slate-600 dark:text-slate-300"> · {eventSummary(ev)}</span>
+                      )}
                     </span>
                     <time className="text-xs text-slate-600 dark:text-slate-400" dateTime={ev.timestamp}>
                       {formatDateTime(ev.timestamp)}
