@@ -337,7 +337,10 @@ async fn contract(store: Arc<dyn TaskStore>) -> Vec<Vec<String>> {
     t.toggle_complete(at("2026-02-01T00:00:00Z"));
     let ev = DomainEvent::completed(&t, "test", at("2026-02-01T00:00:00Z"));
     assert_eq!(
-        store.update(&t, v1, std::slice::from_ref(&ev)).await.expect("update"),
+        store
+            .update(&t, v1, std::slice::from_ref(&ev))
+            .await
+            .expect("update"),
         WriteOutcome::Done
     );
     assert_eq!(
@@ -412,7 +415,10 @@ async fn a_failed_write_leaves_neither_task_nor_event() {
         let store = support::store(&url).await;
         let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
         let ev = DomainEvent::created(&a, "test", a.created_at);
-        store.insert(&a, std::slice::from_ref(&ev)).await.expect("insert");
+        store
+            .insert(&a, std::slice::from_ref(&ev))
+            .await
+            .expect("insert");
         let b = task("b", Priority::Low, None, &[], "2026-01-01T00:00:01Z");
         let mut dup = DomainEvent::created(&b, "test", b.created_at);
         dup.id = ev.id;

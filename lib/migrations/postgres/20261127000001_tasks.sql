@@ -17,6 +17,9 @@ CREATE TABLE tasks (
     recurrence_anchor text NOT NULL DEFAULT 'schedule' CHECK (recurrence_anchor IN ('schedule', 'completion')),
     timezone          text NOT NULL DEFAULT 'UTC',
     series_id         uuid,
+    series_start      timestamptz,
+    occurrence        integer NOT NULL DEFAULT 1,
+    reminder_fired_at timestamptz,
     completed_at      timestamptz,
     created_at        timestamptz NOT NULL,
     updated_at        timestamptz NOT NULL,
@@ -30,6 +33,7 @@ CREATE INDEX tasks_owner_priority_idx ON tasks (owner_id, priority, id);
 CREATE INDEX tasks_owner_title_idx    ON tasks (owner_id, (title_key COLLATE "C"), id);
 CREATE INDEX tasks_owner_status_idx   ON tasks (owner_id, status);
 CREATE INDEX tasks_series_idx         ON tasks (series_id) WHERE series_id IS NOT NULL;
+CREATE INDEX tasks_reminder_due_idx   ON tasks (reminder_at) WHERE reminder_fired_at IS NULL AND completed_at IS NULL;
 CREATE INDEX tasks_tags_idx           ON tasks USING gin (tags);
 CREATE INDEX tasks_search_idx         ON tasks USING gin (search_text gin_trgm_ops);
 

@@ -16,6 +16,9 @@ CREATE TABLE tasks (
     recurrence_anchor TEXT NOT NULL DEFAULT 'schedule' CHECK (recurrence_anchor IN ('schedule', 'completion')),
     timezone          TEXT NOT NULL DEFAULT 'UTC',
     series_id         TEXT,
+    series_start      TEXT,
+    occurrence        INTEGER NOT NULL DEFAULT 1,
+    reminder_fired_at TEXT,
     completed_at      TEXT,
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
@@ -29,6 +32,7 @@ CREATE INDEX tasks_owner_priority_idx ON tasks (owner_id, priority, id);
 CREATE INDEX tasks_owner_title_idx    ON tasks (owner_id, title_key, id);
 CREATE INDEX tasks_owner_status_idx   ON tasks (owner_id, status);
 CREATE INDEX tasks_series_idx         ON tasks (series_id) WHERE series_id IS NOT NULL;
+CREATE INDEX tasks_reminder_due_idx   ON tasks (reminder_at) WHERE reminder_fired_at IS NULL AND completed_at IS NULL;
 
 CREATE TABLE outbox (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,

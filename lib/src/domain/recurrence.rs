@@ -115,6 +115,23 @@ impl RecurrenceRule {
     }
 }
 
+impl RecurrenceRule {
+    /// The rule's COUNT, if any.
+    pub fn count(&self) -> Option<u32> {
+        RRule::<Unvalidated>::from_str(&self.rrule)
+            .ok()
+            .and_then(|r| r.get_count())
+    }
+
+    /// False when the rule has an UNTIL before `t`.
+    pub fn until_allows(&self, t: DateTime<Utc>) -> bool {
+        RRule::<Unvalidated>::from_str(&self.rrule)
+            .ok()
+            .and_then(|r| r.get_until().map(|u| u.with_timezone(&Utc) >= t))
+            .unwrap_or(true)
+    }
+}
+
 impl fmt::Display for RecurrenceRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)

@@ -377,6 +377,8 @@ pub struct Task {
     /// The zone recurrences are expanded in (9:00 stays 9:00 across DST).
     pub timezone: TimeZoneName,
     series_id: Option<TaskId>,
+    series_start: Option<DateTime<Utc>>,
+    occurrence: i32,
     completed_at: Option<DateTime<Utc>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -438,6 +440,31 @@ pub struct TaskChanges {
     pub recurrence_anchor: Option<RecurrenceAnchor>,
     /// New time zone.
     pub timezone: Option<TimeZoneName>,
+}
+
+/// Every stored field of a task, for rebuilding one from storage.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct TaskParts {
+    pub id: TaskId,
+    pub owner: OwnerId,
+    pub title: TaskTitle,
+    pub description: Option<Description>,
+    pub status: Status,
+    pub priority: Priority,
+    pub tags: Tags,
+    pub due_date: Option<DateTime<Utc>>,
+    pub reminder_at: Option<DateTime<Utc>>,
+    pub recurrence_rule: Option<RecurrenceRule>,
+    pub recurrence_anchor: RecurrenceAnchor,
+    pub timezone: TimeZoneName,
+    pub series_id: Option<TaskId>,
+    pub series_start: Option<DateTime<Utc>>,
+    pub occurrence: i32,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
 }
 
 /// Resolves the recurring flag and rule supplied together into the rule to store.
@@ -505,6 +532,8 @@ impl Task {
             due_date: input.due_date,
             reminder_at: input.reminder_at,
             series_id: rule.as_ref().map(|_| id),
+            series_start: rule.as_ref().map(|_| input.due_date.unwrap_or(now)),
+            occurrence: 1,
             recurrence_rule: rule,
             recurrence_anchor: input.recurrence_anchor.unwrap_or_default(),
             timezone: input.timezone.unwrap_or_default(),
@@ -518,45 +547,91 @@ impl Task {
 
     /// Rebuilds a task from storage. Repairs nothing: storage holds only values that passed
     /// validation, and the schema's checks keep `status`/`completed_at` consistent.
-    #[allow(clippy::too_many_arguments)]
-    pub fn from_parts(
-        id: TaskId,
-        owner: OwnerId,
-        title: TaskTitle,
-        description: Option<Description>,
-        status: Status,
-        priority: Priority,
-        tags: Tags,
-        due_date: Option<DateTime<Utc>>,
-        reminder_at: Option<DateTime<Utc>>,
-        recurrence_rule: Option<RecurrenceRule>,
-        recurrence_anchor: RecurrenceAnchor,
-        timezone: TimeZoneName,
-        series_id: Option<TaskId>,
-        completed_at: Option<DateTime<Utc>>,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
-        version: i64,
-    ) -> Self {
+    pub fn from_parts(p: TaskParts) -> Self {
         Task {
-            id,
-            owner,
-            title,
-            description,
-            status,
-            priority,
-            tags,
-            due_date,
-            reminder_at,
-            recurrence_rule,
-            recurrence_anchor,
-            timezone,
-            series_id,
-            completed_at,
-            created_at,
-            updated_at,
-            version,
+            id: p.id,
+            owner: p.owner,
+            title: p.title,
+            description: p.description,
+            status: p.status,
+            priority: p.priority,
+            tags: p.tags,
+            due_date: p.due_date,
+            reminder_at: p.reminder_at,
+            recurrence_rule: p.recurrence_rule,
+            recurrence_anchor: p.recurrence_anchor,
+            timezone: p.timezone,
+            series_id: p.series_id,
+            series_start: p.series_start,
+            occurrence: p.occurrence,
+            completed_at: p.completed_at,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            version: p.version,
         }
+    }
+
+    /// When the series started (the first occurrence's due time): COUNT is counted from here.
+    pub fn series_start(&self) -> Option<DateTime<Utc>> {
+        self.series_start
+    }
+
+    /// This task's position in its series (1 for the first occurrence).
+    pub fn occurrence(&self) -> i32 {
+        self.occurrence
+    }
+
+    /// The next occurrence of a recurring task that has been completed, or `None` when the task
+    /// is not recurring, not completed, or its rule has ended. The new task keeps the series, the
+    /// rule, the fields and the reminder's offset from the due date.
+    pub fn next_occurrence(&self, id: TaskId, now: DateTime<Utc>) -> Option<Task> {
+        let rule = self.recurrence_rule.as_ref()?;
+        let completed_at = self.completed_at?;
+        let tz = self.timezone.tz();
+        let next_due = match (self.recurrence_anchor, self.due_date, self.series_start) {
+            (RecurrenceAnchor::Schedule, Some(due), Some(start)) => {
+                rule.next_after(start, tz, due)?
+            }
+            _ => {
+                // From the completion time: the series restarts there, so COUNT is checked here.
+                if let Some(count) = rule.count()
+                    && i64::from(self.occurrence) >= i64::from(count)
+                {
+                    return None;
+                }
+                let start = self
+                    .due_date
+                    .filter(|d| *d > completed_at)
+                    .unwrap_or(completed_at);
+                rule.next_after(start, tz, completed_at)
+                    .filter(|_| rule.until_allows(completed_at))?
+            }
+        };
+        let reminder_at = match (self.reminder_at, self.due_date) {
+            (Some(r), Some(d)) => Some(next_due - (d - r)),
+            _ => None,
+        };
+        Some(Task {
+            id,
+            owner: self.owner.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            status: Status::Pending,
+            priority: self.priority,
+            tags: self.tags.clone(),
+            due_date: Some(next_due),
+            reminder_at,
+            recurrence_rule: self.recurrence_rule.clone(),
+            recurrence_anchor: self.recurrence_anchor,
+            timezone: self.timezone.clone(),
+            series_id: self.series_id.or(Some(self.id)),
+            series_start: self.series_start.or(self.due_date),
+            occurrence: self.occurrence.saturating_add(1),
+            completed_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
     }
 
     /// Current status.
@@ -664,6 +739,7 @@ impl Task {
         }
         if self.series_id.is_none() && self.recurrence_rule.is_some() {
             self.series_id = Some(self.id);
+            self.series_start = Some(self.due_date.unwrap_or(now));
         }
         if let Some(s) = c.status
             && self.set_status(s, now)
@@ -824,5 +900,81 @@ mod tests {
             .expect("valid");
         assert!(changed.contains(&"is_recurring"));
         assert!(task.recurrence_rule().is_none());
+    }
+
+    fn recurring(rule: &str, due: &str, tz: &str, created: &str) -> Task {
+        let input = NewTask {
+            title: Some(TaskTitle::parse("standup").expect("valid")),
+            due_date: Some(t(due)),
+            reminder_at: Some(t(due) - chrono::Duration::minutes(15)),
+            recurrence_rule: Some(RecurrenceRule::parse(rule).expect("rule")),
+            timezone: Some(TimeZoneName::parse(tz).expect("tz")),
+            ..NewTask::default()
+        };
+        Task::create(TaskId::new(), OwnerId::local(), input, t(created)).expect("valid")
+    }
+
+    #[test]
+    fn next_occurrence_keeps_wall_clock_time_series_and_reminder_offset() {
+        // 09:00 in New York before DST (UTC-5), completed a day late: the schedule anchor ignores
+        // the delay, and the next one is 09:00 local after the DST switch (UTC-4).
+        let mut task = recurring(
+            "weekly",
+            "2026-03-02T09:00:00-05:00",
+            "America/New_York",
+            "2026-03-01T00:00:00Z",
+        );
+        task.toggle_complete(t("2026-03-03T12:00:00Z"));
+        let next = task
+            .next_occurrence(TaskId::new(), t("2026-03-03T12:00:01Z"))
+            .expect("next");
+        assert_eq!(next.due_date, Some(t("2026-03-09T09:00:00-04:00")));
+        assert_eq!(next.reminder_at, Some(t("2026-03-09T08:45:00-04:00")));
+        assert_eq!(next.series_id(), task.series_id());
+        assert_eq!(next.occurrence(), 2);
+        assert_eq!(next.status(), Status::Pending);
+        assert_eq!(next.completed_at(), None);
+    }
+
+    #[test]
+    fn completion_anchor_schedules_from_the_completion_time() {
+        let mut task = recurring(
+            "daily",
+            "2026-01-01T09:00:00Z",
+            "UTC",
+            "2026-01-01T00:00:00Z",
+        );
+        task.recurrence_anchor = RecurrenceAnchor::Completion;
+        task.toggle_complete(t("2026-01-05T10:00:00Z"));
+        let next = task
+            .next_occurrence(TaskId::new(), t("2026-01-05T10:00:00Z"))
+            .expect("next");
+        assert_eq!(next.due_date, Some(t("2026-01-06T10:00:00Z")));
+    }
+
+    #[test]
+    fn count_ends_the_series_and_pending_tasks_do_not_recur() {
+        let mut task = recurring(
+            "FREQ=DAILY;COUNT=2",
+            "2026-01-01T09:00:00Z",
+            "UTC",
+            "2026-01-01T00:00:00Z",
+        );
+        assert!(
+            task.next_occurrence(TaskId::new(), t("2026-01-01T10:00:00Z"))
+                .is_none(),
+            "not completed"
+        );
+        task.toggle_complete(t("2026-01-01T10:00:00Z"));
+        let mut second = task
+            .next_occurrence(TaskId::new(), t("2026-01-01T10:00:00Z"))
+            .expect("second");
+        second.toggle_complete(t("2026-01-02T10:00:00Z"));
+        assert!(
+            second
+                .next_occurrence(TaskId::new(), t("2026-01-02T10:00:00Z"))
+                .is_none(),
+            "COUNT=2 reached"
+        );
     }
 }

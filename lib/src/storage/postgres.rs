@@ -59,6 +59,8 @@ fn bind_raw<'q>(
         .bind(r.recurrence_anchor.clone())
         .bind(r.timezone.clone())
         .bind(r.series_id)
+        .bind(r.series_start)
+        .bind(r.occurrence)
         .bind(r.completed_at)
         .bind(r.created_at)
         .bind(r.updated_at)
@@ -83,6 +85,8 @@ fn decode(row: &PgRow) -> Result<Task, StoreError> {
         recurrence_anchor: row.try_get("recurrence_anchor")?,
         timezone: row.try_get("timezone")?,
         series_id: row.try_get("series_id")?,
+        series_start: row.try_get("series_start")?,
+        occurrence: row.try_get("occurrence")?,
         completed_at: row.try_get("completed_at")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -150,7 +154,7 @@ impl TaskStore for PgTaskStore {
         let raw = RawTask::from_task(task);
         let sql = format!(
             "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
-            Dialect::Postgres.placeholders(1, 19)
+            Dialect::Postgres.placeholders(1, 21)
         );
         let mut tx = self.pool.begin().await?;
         bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw)
@@ -178,11 +182,14 @@ impl TaskStore for PgTaskStore {
         events: &[DomainEvent],
     ) -> Result<WriteOutcome, StoreError> {
         let raw = RawTask::from_task(task);
-        // $1 = id, $2 = owner, the rest overwritten; $20 = expected version.
+        // $1 = id, $2 = owner, the rest overwritten; $22 = expected version. A changed
+        // reminder time re-arms the reminder (the CASE sees the old value).
         let sql = "UPDATE tasks SET title = $3, title_key = $4, description = $5, search_text = $6, status = $7, \
-                   priority = $8, tags = $9, due_date = $10, reminder_at = $11, recurrence_rule = $12, \
-                   recurrence_anchor = $13, timezone = $14, series_id = $15, completed_at = $16, created_at = $17, \
-                   updated_at = $18, version = $19 WHERE id = $1 AND owner_id = $2 AND version = $20";
+                   priority = $8, tags = $9, due_date = $10, \
+                   reminder_fired_at = CASE WHEN reminder_at IS DISTINCT FROM $11 THEN NULL ELSE reminder_fired_at END, \
+                   reminder_at = $11, recurrence_rule = $12, recurrence_anchor = $13, timezone = $14, series_id = $15, \
+                   series_start = $16, occurrence = $17, completed_at = $18, created_at = $19, updated_at = $20, \
+                   version = $21 WHERE id = $1 AND owner_id = $2 AND version = $22";
         let mut tx = self.pool.begin().await?;
         let done = bind_raw(sqlx::query(sql), &raw)
             .bind(expected_version)

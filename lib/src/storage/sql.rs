@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::task::TaskParts;
 use crate::domain::{
     Description, OwnerId, Priority, RecurrenceAnchor, RecurrenceRule, Status, Tags, Task, TaskId,
     TaskTitle, TimeZoneName,
@@ -15,8 +16,8 @@ use crate::ports::{ListQuery, SortField, SortOrder, StoreError};
 
 /// The columns of `tasks`, in the order [`RawTask`] binds and reads them.
 pub const TASK_COLUMNS: &str = "id, owner_id, title, title_key, description, search_text, status, priority, tags, \
-     due_date, reminder_at, recurrence_rule, recurrence_anchor, timezone, series_id, completed_at, created_at, \
-     updated_at, version";
+     due_date, reminder_at, recurrence_rule, recurrence_anchor, timezone, series_id, series_start, occurrence, completed_at, \
+     created_at, updated_at, version";
 
 /// What differs between the SQL dialects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +176,10 @@ pub struct RawTask {
     pub timezone: String,
     /// series_id
     pub series_id: Option<Uuid>,
+    /// series_start
+    pub series_start: Option<DateTime<Utc>>,
+    /// occurrence
+    pub occurrence: i32,
     /// completed_at
     pub completed_at: Option<DateTime<Utc>>,
     /// created_at
@@ -204,6 +209,8 @@ impl RawTask {
             recurrence_anchor: t.recurrence_anchor.as_str().to_string(),
             timezone: t.timezone.as_str().to_string(),
             series_id: t.series_id().map(|s| s.0),
+            series_start: t.series_start(),
+            occurrence: t.occurrence(),
             completed_at: t.completed_at(),
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -233,25 +240,27 @@ impl RawTask {
             .parse()
             .map_err(|e: String| bad("anchor", &e))?;
         let tz = TimeZoneName::parse(&self.timezone).map_err(|e| bad("timezone", &e))?;
-        Ok(Task::from_parts(
-            TaskId(self.id),
-            OwnerId::from_stored(self.owner_id),
+        Ok(Task::from_parts(TaskParts {
+            id: TaskId(self.id),
+            owner: OwnerId::from_stored(self.owner_id),
             title,
             description,
             status,
             priority,
-            Tags::from_stored(self.tags),
-            self.due_date,
-            self.reminder_at,
-            rule,
-            anchor,
-            tz,
-            self.series_id.map(TaskId),
-            self.completed_at,
-            self.created_at,
-            self.updated_at,
-            self.version,
-        ))
+            tags: Tags::from_stored(self.tags),
+            due_date: self.due_date,
+            reminder_at: self.reminder_at,
+            recurrence_rule: rule,
+            recurrence_anchor: anchor,
+            timezone: tz,
+            series_id: self.series_id.map(TaskId),
+            series_start: self.series_start,
+            occurrence: self.occurrence,
+            completed_at: self.completed_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        }))
     }
 }
 

@@ -106,6 +106,8 @@ fn bind_raw<'q>(
         .bind(r.recurrence_anchor.clone())
         .bind(r.timezone.clone())
         .bind(r.series_id.map(|u| u.to_string()))
+        .bind(ts(r.series_start))
+        .bind(r.occurrence)
         .bind(ts(r.completed_at))
         .bind(to_sortable_text(&r.created_at))
         .bind(to_sortable_text(&r.updated_at))
@@ -132,6 +134,8 @@ fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
         recurrence_anchor: row.try_get("recurrence_anchor")?,
         timezone: row.try_get("timezone")?,
         series_id: get_uuid(row, "series_id")?,
+        series_start: get_ts(row, "series_start")?,
+        occurrence: row.try_get("occurrence")?,
         completed_at: get_ts(row, "completed_at")?,
         created_at: required(get_ts(row, "created_at")?, "created_at")?,
         updated_at: required(get_ts(row, "updated_at")?, "updated_at")?,
@@ -200,7 +204,7 @@ impl TaskStore for SqliteTaskStore {
         let raw = RawTask::from_task(task);
         let sql = format!(
             "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
-            Dialect::Sqlite.placeholders(1, 19)
+            Dialect::Sqlite.placeholders(1, 21)
         );
         let mut tx = self.pool.begin().await?;
         bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw)
@@ -229,10 +233,13 @@ impl TaskStore for SqliteTaskStore {
     ) -> Result<WriteOutcome, StoreError> {
         let raw = RawTask::from_task(task);
         // Numbered placeholders so the shared bind order (id, owner, then the columns) applies.
+        // A changed reminder time re-arms the reminder (the CASE sees the old value).
         let sql = "UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, search_text = ?6, status = ?7, \
-                   priority = ?8, tags = ?9, due_date = ?10, reminder_at = ?11, recurrence_rule = ?12, \
-                   recurrence_anchor = ?13, timezone = ?14, series_id = ?15, completed_at = ?16, created_at = ?17, \
-                   updated_at = ?18, version = ?19 WHERE id = ?1 AND owner_id = ?2 AND version = ?20";
+                   priority = ?8, tags = ?9, due_date = ?10, \
+                   reminder_fired_at = CASE WHEN reminder_at IS NOT ?11 THEN NULL ELSE reminder_fired_at END, \
+                   reminder_at = ?11, recurrence_rule = ?12, recurrence_anchor = ?13, timezone = ?14, series_id = ?15, \
+                   series_start = ?16, occurrence = ?17, completed_at = ?18, created_at = ?19, updated_at = ?20, \
+                   version = ?21 WHERE id = ?1 AND owner_id = ?2 AND version = ?22";
         let mut tx = self.pool.begin().await?;
         let done = bind_raw(sqlx::query(sql), &raw)
             .bind(expected_version)
