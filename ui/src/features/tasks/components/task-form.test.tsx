@@ -62,6 +62,25 @@ describe("TaskForm", () => {
     });
   });
 
+  it("sets a reminder N minutes before the due time", async () => {
+    const user = userEvent.setup();
+    const onSaved = vi.fn();
+    render(<TaskForm task={null} tagSuggestions={[]} onSaved={onSaved} onCancel={() => undefined} />);
+    await user.type(screen.getByLabelText("Title"), "Flight");
+    await user.selectOptions(screen.getByLabelText("Time zone"), "UTC");
+    await user.type(screen.getByLabelText(/^Due/), "2026-12-01T10:00");
+    await user.selectOptions(screen.getByLabelText("Reminder"), "before:custom");
+    const minutes = screen.getByLabelText("Minutes before due");
+    await user.clear(minutes);
+    await user.type(minutes, "45");
+    await user.click(screen.getByRole("button", { name: "Create task" }));
+    await waitFor(() => expect(onSaved).toHaveBeenCalled());
+    expect(requestsTo("POST", "/api/tasks")[0]?.body).toMatchObject({
+      due_date: "2026-12-01T10:00:00+00:00",
+      reminder_at: "2026-12-01T09:15:00+00:00",
+    });
+  });
+
   it("edits with If-Match and sends only the changed fields", async () => {
     const [task] = seed({ title: "Old", due_date: "2026-12-01T08:00:00Z", timezone: "Europe/Paris", version: 3 });
     const user = userEvent.setup();

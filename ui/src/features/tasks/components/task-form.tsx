@@ -99,6 +99,9 @@ export function TaskForm({
   const [values, setValues] = useState<FormValues>(initial);
   const [errors, setErrors] = useState<FormErrors>({});
   const [saving, setSaving] = useState(false);
+  const [customBefore, setCustomBefore] = useState(
+    () => initial.reminderMode === "before" && !(REMINDER_OFFSETS as readonly number[]).includes(initial.reminderBefore),
+  );
   const zones = useMemo(() => timeZoneList(), []);
   const set = (patch: Partial<FormValues>) => setValues((v) => ({ ...v, ...patch }));
 
@@ -262,11 +265,19 @@ export function TaskForm({
           <select
             id="task-reminder"
             className="field"
-            value={values.reminderMode === "before" ? `before:${values.reminderBefore}` : values.reminderMode}
+            value={
+              values.reminderMode === "before"
+                ? customBefore
+                  ? "before:custom"
+                  : `before:${values.reminderBefore}`
+                : values.reminderMode
+            }
             aria-describedby={described("task-reminder", "reminderMode")}
             onChange={(e) => {
               const v = e.target.value;
-              if (v.startsWith("before:")) set({ reminderMode: "before", reminderBefore: Number(v.slice(7)) });
+              setCustomBefore(v === "before:custom");
+              if (v === "before:custom") set({ reminderMode: "before" });
+              else if (v.startsWith("before:")) set({ reminderMode: "before", reminderBefore: Number(v.slice(7)) });
               else set({ reminderMode: v as "none" | "at", reminderAt: values.reminderAt || values.due });
             }}
           >
@@ -276,9 +287,27 @@ export function TaskForm({
                 {offsetLabel(m)}
               </option>
             ))}
+            <option value="before:custom">Minutes before…</option>
             <option value="at">At a specific time…</option>
           </select>
         </Field>
+        {values.reminderMode === "before" && customBefore && (
+          <Field id="task-reminder-minutes" label="Minutes before due">
+            <input
+              id="task-reminder-minutes"
+              type="number"
+              inputMode="numeric"
+              min={0}
+              max={525600}
+              className="field"
+              value={values.reminderBefore}
+              onChange={(e) => {
+                const n = Number(e.target.value);
+                if (Number.isInteger(n) && n >= 0 && n <= 525600) set({ reminderBefore: n });
+              }}
+            />
+          </Field>
+        )}
         {values.reminderMode === "at" && (
           <Field id="task-reminder-at" label={`Remind at (${values.timezone})`} error={errors.reminderAt}>
             <input
