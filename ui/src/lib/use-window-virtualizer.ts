@@ -33,7 +33,7 @@ export function useWindowVirtualizer({
     const out = new Float64Array(keys.length + 1);
     for (let i = 0; i < keys.length; i++) out[i + 1] = (out[i] ?? 0) + (heights.current.get(keys[i] ?? "") ?? estimate);
     return out;
-  }, [keys, estimate, version]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [keys, estimate, version]);
 
   const measureViewport = useCallback(() => {
     const el = containerRef.current;

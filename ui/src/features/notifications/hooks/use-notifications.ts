@@ -48,7 +48,8 @@ export function useNotifications(pollMs: number = POLL_MS) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopped = false;
     const loop = async () => {
-      const keep = await poll();
+      // A hidden tab skips the request (it catches up on focus) but keeps its timer.
+      const keep = document.hidden ? true : await poll();
       if (!stopped && keep) timer = setTimeout(loop, pollMs);
     };
     void loop();

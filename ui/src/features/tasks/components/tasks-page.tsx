@@ -104,7 +104,7 @@ export function TasksPage() {
   // Recurring tasks get their next occurrence from the server a moment after completion.
   const refreshSoon = useCallback(() => {
     for (const delay of [1000, 3000, 8000]) setTimeout(() => void list.refresh(), delay);
-  }, [list.refresh]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [list.refresh]);
 
   // Deletes wait for the undo window to pass; leaving the page sends them at once.
   const pendingDeletes = useRef(new Map<string, number>());
