@@ -146,7 +146,12 @@ export function registerTests(suite) {
     const done = tasks.find((x) => x.status === "completed");
     t.assert(next && done, "one done, one pending");
     t.assertEqual(next.series_id, done.series_id, "same series");
-    t.assertEqual(new Date(next.due_date).getTime() - new Date(done.due_date).getTime(), 86400000, "one day later");
+    // One day later at the same wall-clock time in the task's zone (23 or 25 hours across DST).
+    const wall = (iso) =>
+      new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Paris", dateStyle: "short", timeStyle: "short", hourCycle: "h23" }).format(new Date(iso));
+    const nextDay = new Date(new Date(done.due_date).getTime() + 86400000);
+    t.assertEqual(wall(next.due_date).slice(0, 10), wall(nextDay.toISOString()).slice(0, 10), "next occurrence on the next day");
+    t.assertEqual(wall(next.due_date).slice(-5), wall(done.due_date).slice(-5), "at the same time of day");
   });
 
   suite.test("receive a reminder notification", async (t) => {
