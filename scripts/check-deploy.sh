@@ -27,7 +27,8 @@ Options:
   -o, --only RE   run only the checks whose name matches the regular expression RE
   -h, --help      this help
 
-Environment: CACHE_DIR (default .cache/deploy-tools), HELM_VERSION, KUBECONFORM_VERSION,
+Environment: CHECK_DEPLOY_APISERVER=0 skips the local kube-apiserver dry run (its first build takes
+minutes); CACHE_DIR (default .cache/deploy-tools), HELM_VERSION, KUBECONFORM_VERSION,
 KUBERNETES_VERSION, DAPR_VERSION, GATEWAY_API_VERSION, COMPOSE_GO_VERSION (see scripts/lib/tools.sh).
 EOF
 }
@@ -259,6 +260,17 @@ kubeconform_rejects_invalid() {
   [[ "$invalid" -eq "$expected" ]] || { echo "expected $expected invalid resources, got $invalid"; return 1; }
 }
 
+# Server-side dry run against a real local kube-apiserver (CRD CEL rules, Pod Security admission).
+apiserver_dry_run() {
+  local dapr_dir gw_dir
+  ensure_kube
+  dapr_dir="$(go_module_dir github.com/dapr/dapr "$DAPR_VERSION")"
+  gw_dir="$(go_module_dir sigs.k8s.io/gateway-api "$GATEWAY_API_VERSION")"
+  bash "$REPO_ROOT/tools/deploycheck/apiserver_check.sh" "$TOOLS_BIN" "$OUT/apiserver" \
+    --crds "$dapr_dir/charts/dapr/crds" --crds "$gw_dir/config/crd/standard" \
+    --must-reject "$REPO_ROOT/tools/deploycheck/testdata/apiserver-rejects.yaml" -- "$OUT"/*.yaml
+}
+
 policy_rendered() {
   "$PY" "$REPO_ROOT/tools/deploycheck/policy_check.py" "$OUT"/*.yaml
 }
@@ -360,7 +372,8 @@ terraform_checks() {
 SCRIPTS=()
 collect_scripts() {
   local f
-  for f in "$REPO_ROOT"/scripts/*.sh "$REPO_ROOT"/scripts/lib/*.sh "$REPO_ROOT"/infra/*.sh "$REPO_ROOT"/docker/*.sh; do
+  for f in "$REPO_ROOT"/scripts/*.sh "$REPO_ROOT"/scripts/lib/*.sh "$REPO_ROOT"/infra/*.sh "$REPO_ROOT"/docker/*.sh \
+    "$REPO_ROOT"/tools/deploycheck/*.sh; do
     [[ -f "$f" ]] && SCRIPTS+=("$f")
   done
 }
@@ -425,6 +438,9 @@ if [[ "$FAILED" -eq 0 ]]; then
   check "routes: requests reach the right function" routes_resolve
   check "kubeconform -strict: rendered manifests" kubeconform_rendered
   check "kubeconform rejects invalid manifests" kubeconform_rejects_invalid
+  if [[ "${CHECK_DEPLOY_APISERVER:-1}" != 0 ]]; then
+    check "kube-apiserver dry run (CEL, Pod Security)" apiserver_dry_run
+  fi
   check "policy: Pod Security restricted + ours" policy_rendered
   check "policy rejects an insecure pod" policy_rejects_insecure
   check "dockerfiles: pinned bases, non-root, healthcheck" dockerfiles

@@ -81,3 +81,27 @@ ensure_terraform() {
   fi
   TERRAFORM="$TOOLS_BIN/terraform"
 }
+
+# etcd, kube-apiserver and kubectl of $KUBERNETES_VERSION, built from tools/deploycheck/kube.
+ensure_kube() {
+  local stamp="$TOOLS_BIN/.kube-$KUBERNETES_VERSION"
+  if [[ -x "$TOOLS_BIN/kube-apiserver" && -x "$TOOLS_BIN/etcd" && -x "$TOOLS_BIN/kubectl" && -f "$stamp" ]]; then
+    return 0
+  fi
+  log "building etcd, kube-apiserver and kubectl $KUBERNETES_VERSION from the Go module proxy (tools/deploycheck/kube)"
+  local v="${KUBERNETES_VERSION#v}" ldflags
+  ldflags="-s -w"
+  ldflags+=" -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+  ldflags+=" -X k8s.io/component-base/version.gitMajor=${v%%.*}"
+  ldflags+=" -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2)"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=${v%%.*}"
+  ldflags+=" -X k8s.io/client-go/pkg/version.gitMinor=$(echo "$v" | cut -d. -f2)"
+  (
+    cd "$REPO_ROOT/tools/deploycheck/kube" || exit 1
+    go build -trimpath -ldflags "-s -w" -o "$TOOLS_BIN/etcd" go.etcd.io/etcd/server/v3
+    go build -trimpath -ldflags "$ldflags" -o "$TOOLS_BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+    go build -trimpath -ldflags "$ldflags" -o "$TOOLS_BIN/kubectl" k8s.io/kubernetes/cmd/kubectl
+  )
+  touch "$stamp"
+}
