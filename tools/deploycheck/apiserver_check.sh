@@ -163,7 +163,7 @@ if [[ -n "$MUST_REJECT" ]]; then
       echo "FAIL must-reject $name was accepted"
       rc=1
     else
-      echo "ok   must-reject $name: $(grep -i -m1 -o 'warning: .*\|error.*' "$doc.out" | cut -c1-150)"
+      echo "ok   must-reject $name: $(grep -v 'server dry run' "$doc.out" | head -n 1 | cut -c1-160)"
     fi
   done
 fi
