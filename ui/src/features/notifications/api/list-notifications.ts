@@ -13,7 +13,7 @@ export interface AppNotification {
 export function listNotifications(
   options: { unread?: boolean; limit?: number } = {},
   signal?: AbortSignal,
-): Promise<{ notifications: AppNotification[]; total: number }> {
+): Promise<{ notifications: AppNotification[]; total: number; unread?: number }> {
   return apiRequest("/api/notifications", {
     query: { unread: options.unread ? "true" : undefined, limit: options.limit ?? 20 },
     signal,

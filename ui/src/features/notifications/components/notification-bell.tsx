@@ -5,7 +5,7 @@ import { formatDateTime } from "@/lib/datetime";
 import { useNotifications } from "../hooks/use-notifications";
 
 export function NotificationBell() {
-  const { items, available, markRead } = useNotifications();
+  const { items, unread, available, markRead } = useNotifications();
   const [open, setOpen] = useState(false);
   const [permission, setPermission] = useState<NotificationPermission | "unsupported">("unsupported");
   const box = useRef<HTMLDivElement>(null);
@@ -28,7 +28,7 @@ export function NotificationBell() {
   }, [open]);
 
   if (!available) return null;
-  const count = items.length;
+  const count = unread;
   return (
     <div ref={box} className="relative">
       <button
@@ -67,7 +67,7 @@ export function NotificationBell() {
               Enable desktop notifications
             </button>
           )}
-          {count === 0 ? (
+          {items.length === 0 ? (
             <p className="px-2 py-3 text-sm text-slate-600 dark:text-slate-300">You are all caught up.</p>
           ) : (
             <ul className="max-h-80 space-y-1 overflow-y-auto">

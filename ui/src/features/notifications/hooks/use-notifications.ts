@@ -13,6 +13,7 @@ export const POLL_MS = 10000;
 
 export function useNotifications(pollMs: number = POLL_MS) {
   const [items, setItems] = useState<AppNotification[]>([]);
+  const [unread, setUnread] = useState(0);
   const [available, setAvailable] = useState(true);
   const seen = useRef<Set<string> | null>(null);
 
@@ -34,6 +35,8 @@ export function useNotifications(pollMs: number = POLL_MS) {
       }
       seen.current = new Set(fresh.map((n) => n.id).concat(Array.from(seen.current ?? [])));
       setItems(fresh);
+      // The list is capped; the server also says how many are unread in all.
+      setUnread(typeof res.unread === "number" ? Math.max(res.unread, fresh.length) : fresh.length);
       return true;
     } catch (err) {
       if (isNotFound(err)) {
@@ -64,6 +67,7 @@ export function useNotifications(pollMs: number = POLL_MS) {
 
   const markRead = useCallback(async (id: string) => {
     setItems((list) => list.filter((n) => n.id !== id));
+    setUnread((n) => Math.max(0, n - 1));
     try {
       await markNotificationRead(id);
     } catch {
@@ -71,5 +75,5 @@ export function useNotifications(pollMs: number = POLL_MS) {
     }
   }, []);
 
-  return { items, available, markRead, refresh: poll };
+  return { items, unread, available, markRead, refresh: poll };
 }

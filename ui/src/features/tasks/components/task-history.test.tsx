@@ -11,8 +11,15 @@ describe("TaskHistory", () => {
         HttpResponse.json({
           events: [
             { id: "e1", event_type: "task.created", task_id: "t1", timestamp: "2026-12-01T08:00:00Z", payload: { title: "Pay rent" } },
-            { id: "e2", event_type: "task.updated", task_id: "t1", timestamp: "2026-12-01T09:00:00Z", payload: { changed_fields: ["due_date", "priority"] } },
+            { id: "e2", event_type: "task.updated", task_id: "t1", timestamp: "2026-12-01T09:00:00Z", payload: { changed: { due_date: "2026-12-02T08:00:00Z", priority: "high" }, version: 2 } },
             { id: "e3", event_type: "task.completed", task_id: "t1", timestamp: "2026-12-02T09:00:00Z", payload: null },
+            {
+              id: "e4",
+              event_type: "task.recurring.triggered",
+              task_id: "t1",
+              timestamp: "2026-12-02T09:00:01Z",
+              payload: { next_due_date: "2026-12-09T08:00:00Z", next_task_id: "t2" },
+            },
           ],
           total: 3,
         }),
@@ -23,6 +30,8 @@ describe("TaskHistory", () => {
     expect(list).toHaveTextContent("Created");
     expect(list).toHaveTextContent("Changed due date, priority");
     expect(list).toHaveTextContent("Completed");
+    expect(list).toHaveTextContent("Next occurrence created");
+    expect(list).toHaveTextContent(/Next one due .*Dec 9, 2026/);
   });
 
   it("says so when the server has no history", async () => {
