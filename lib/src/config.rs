@@ -61,6 +61,12 @@ pub struct Config {
     pub dapr_api_token: Option<String>,
     /// `APP_API_TOKEN`: required from the sidecar on the event routes.
     pub app_api_token: Option<String>,
+    /// `NOTIFY_BINDING`: the Dapr output binding notifications are delivered through (none by
+    /// default: notifications are then only shown in the app).
+    pub notify_binding: Option<String>,
+    /// `REMINDER_INTERVAL_MS`: how often the in-process scheduler looks for due reminders
+    /// (default 1000).
+    pub reminder_interval: std::time::Duration,
 }
 
 impl fmt::Debug for Config {
@@ -82,6 +88,8 @@ impl fmt::Debug for Config {
             .field("dapr_endpoint", &self.dapr_endpoint)
             .field("dapr_api_token", &redact(&self.dapr_api_token))
             .field("app_api_token", &redact(&self.app_api_token))
+            .field("notify_binding", &self.notify_binding)
+            .field("reminder_interval", &self.reminder_interval)
             .finish()
     }
 }
@@ -178,6 +186,18 @@ impl Config {
                 message: "must be at least 1024".into(),
             });
         }
+        let reminder_ms = parse(
+            "REMINDER_INTERVAL_MS",
+            val("REMINDER_INTERVAL_MS"),
+            1000u64,
+            "a number of milliseconds",
+        )?;
+        if !(50..=3_600_000).contains(&reminder_ms) {
+            return Err(ConfigError {
+                var: "REMINDER_INTERVAL_MS",
+                message: "must be between 50 and 3600000".into(),
+            });
+        }
         let ui_dir = PathBuf::from(val("UI_DIR").unwrap_or_else(|| "ui/out".into()));
         let dapr_endpoint = match (val("DAPR_HTTP_ENDPOINT"), val("DAPR_HTTP_PORT")) {
             (Some(e), _) => Some(e.trim_end_matches('/').to_string()),
@@ -200,6 +220,8 @@ impl Config {
             dapr_endpoint,
             dapr_api_token: val("DAPR_API_TOKEN"),
             app_api_token: val("APP_API_TOKEN"),
+            notify_binding: val("NOTIFY_BINDING"),
+            reminder_interval: std::time::Duration::from_millis(reminder_ms),
         })
     }
 }

@@ -9,12 +9,14 @@
 //! app/         use-cases: task commands and queries
 //! ports        the traits the use-cases need (TaskStore)
 //! storage/     PostgreSQL and SQLite adapters (migrations in lib/migrations/{postgres,sqlite})
+//! events/      Dapr sidecar client (publish, state, bindings), in-process idempotency store
 //! domain/      Task and its validated field types, recurrence rules, events: pure, no I/O
 //! ```
 
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod ports;
 pub mod runtime;

@@ -14,6 +14,9 @@ pub enum StoreError {
     /// A stored row could not be turned back into a domain value.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A remote store (the Dapr state API) failed.
+    #[error("state store: {0}")]
+    Remote(String),
     /// Migrations failed at start-up.
     #[error("database migration failed")]
     Migration(#[source] sqlx::migrate::MigrateError),
@@ -134,4 +137,233 @@ pub trait TaskStore: Send + Sync {
     async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError>;
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+// ---- Events: the outbox, the consumers' records, reminders, publishing. ----
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::event::IncomingEvent;
+
+/// An outbox row claimed for publishing.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    /// The event id.
+    pub id: Uuid,
+    /// The task (partition key).
+    pub task_id: TaskId,
+    /// The CloudEvent to publish.
+    pub cloudevent: Value,
+    /// Failed attempts so far.
+    pub attempts: i32,
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// The event id.
+    pub event_id: Uuid,
+    /// The task.
+    pub task_id: TaskId,
+    /// Event type name.
+    pub event_type: String,
+    /// Emitting function.
+    pub source: String,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+    /// When the audit consumer recorded it.
+    pub recorded_at: DateTime<Utc>,
+    /// The event's payload.
+    pub payload: Value,
+}
+
+/// A notification shown to the owner (and delivered through a binding when configured).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// Identity.
+    pub id: Uuid,
+    /// The `task.reminder.due` event it came from.
+    pub event_id: Uuid,
+    /// Owner.
+    pub owner: String,
+    /// The task.
+    pub task_id: TaskId,
+    /// Short title (the task's).
+    pub title: String,
+    /// Text shown.
+    pub message: String,
+    /// The task's due time, if any.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When the owner marked it read.
+    pub read_at: Option<DateTime<Utc>>,
+    /// When the output binding accepted it.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Filters of the activity feed.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityQuery {
+    /// Only this event type.
+    pub event_type: Option<String>,
+    /// Only this task.
+    pub task_id: Option<TaskId>,
+    /// Page size.
+    pub limit: u32,
+    /// Rows to skip.
+    pub offset: u64,
+}
+
+/// Storage for everything on the event side. Each consumer's effect is recorded under a key
+/// that makes redelivery a no-op, in the same transaction as the effect.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Claims up to `limit` publishable outbox rows (the oldest unpublished event of each task,
+    /// so one task's events go out in order), leasing them for `lease_secs`.
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_secs: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError>;
+    /// Marks an event published.
+    async fn outbox_published(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Records a failed publish and when to try again.
+    async fn outbox_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Events not yet published.
+    async fn outbox_pending(&self) -> Result<u64, StoreError>;
+
+    /// Appends an event to the audit log; `false` when it was already there.
+    async fn record_audit(
+        &self,
+        ev: &IncomingEvent,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Creates `next` (and stores `events`) unless `from` already produced its successor;
+    /// `false` when it had.
+    async fn spawn_next(
+        &self,
+        from: TaskId,
+        next: &Task,
+        event_id: Uuid,
+        events: &[DomainEvent],
+    ) -> Result<bool, StoreError>;
+    /// Stores a notification; `false` when its event was already recorded.
+    async fn record_notification(
+        &self,
+        n: &Notification,
+        deliver: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks every due, armed reminder as fired and stores a `task.reminder.due` event for each,
+    /// atomically (a reminder fires once, however many schedulers run).
+    async fn fire_due_reminders(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        source: &str,
+    ) -> Result<Vec<Task>, StoreError>;
+
+    /// A task's audit history, oldest first.
+    async fn history(
+        &self,
+        owner: &OwnerId,
+        task: TaskId,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<AuditEntry>, u64), StoreError>;
+    /// The owner's activity feed, newest first.
+    async fn activity(
+        &self,
+        owner: &OwnerId,
+        q: &ActivityQuery,
+    ) -> Result<(Vec<AuditEntry>, u64), StoreError>;
+    /// The owner's notifications, newest first.
+    async fn notifications(
+        &self,
+        owner: &OwnerId,
+        unread_only: bool,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<Notification>, u64), StoreError>;
+    /// Marks one read; `false` when it does not exist.
+    async fn mark_notification_read(
+        &self,
+        owner: &OwnerId,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Claims notifications awaiting delivery, leasing them for `lease_secs`.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_secs: i64,
+    ) -> Result<Vec<Notification>, StoreError>;
+    /// Records a delivery outcome (`error` None = delivered).
+    async fn delivery_result(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Why publishing failed; the relay retries every kind.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The sidecar or broker did not accept the event.
+    #[error("publish refused: {0}")]
+    Refused(String),
+    /// The sidecar could not be reached.
+    #[error("publish failed: {0}")]
+    Transport(String),
+}
+
+/// Hands an event to whoever delivers it (the Dapr sidecar, or the in-process consumers).
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    /// Publishes one structured CloudEvent, keyed by `partition_key`.
+    async fn publish(&self, cloudevent: &Value, partition_key: &str) -> Result<(), PublishError>;
+}
+
+/// A stored response for an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredResponse {
+    /// Hash of the method, path and body the key was first used with.
+    pub fingerprint: String,
+    /// `None` while the first request is still running.
+    pub status: Option<u16>,
+    /// Response headers worth replaying (ETag, Location, Content-Type).
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: String,
+}
+
+/// Shared, expiring key-value state for `Idempotency-Key` (Dapr state store, or in-process).
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Reads a key.
+    async fn get(&self, key: &str) -> Result<Option<StoredResponse>, StoreError>;
+    /// Writes a key only if it is absent; `false` when it already existed.
+    async fn create(
+        &self,
+        key: &str,
+        value: &StoredResponse,
+        ttl_secs: u64,
+    ) -> Result<bool, StoreError>;
+    /// Overwrites a key.
+    async fn put(&self, key: &str, value: &StoredResponse, ttl_secs: u64)
+    -> Result<(), StoreError>;
+    /// Removes a key (when the first request failed and may be retried).
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }

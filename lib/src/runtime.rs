@@ -9,10 +9,17 @@ use anyhow::Context;
 use axum::Router;
 use tokio::sync::Notify;
 
+use std::time::Duration;
+
 use crate::app::TaskService;
+use crate::app::events::{Consumers, InProcessPublisher, Notifier, Relay};
 use crate::config::{Config, Defaults};
 use crate::domain::OwnerId;
+use crate::events::dapr::DaprClient;
+use crate::events::memory::MemoryIdempotencyStore;
 use crate::http::{self, AppState, Function, ServiceOptions};
+use crate::ports::{IdempotencyStore, Publisher};
+use crate::storage::Stores;
 
 /// Defaults of a function binary: every interface, port 8080 (containers).
 pub const FUNCTION_DEFAULTS: Defaults = Defaults {
@@ -25,20 +32,105 @@ pub const ALL_IN_ONE_DEFAULTS: Defaults = Defaults {
     host: IpAddr::V4(Ipv4Addr::LOCALHOST),
 };
 
-/// Opens storage and builds the handlers' state.
-pub async fn build_state(cfg: &Config, source: &str) -> anyhow::Result<AppState> {
+/// How a process's event side is wired.
+pub struct Wiring {
+    /// CloudEvents `source` of the events this process writes.
+    pub source: &'static str,
+    /// The sidecar, in the distributed mode; `None` for in-process events.
+    pub dapr: Option<DaprClient>,
+    /// `APP_API_TOKEN`.
+    pub app_api_token: Option<String>,
+}
+
+/// Builds the handlers' state from the stores: in-process events and idempotency records when
+/// there is no sidecar, Dapr pub/sub and state store when there is one.
+pub fn assemble(stores: Stores, wiring: Wiring) -> AppState {
+    let signal = Arc::new(Notify::new());
+    let tasks = TaskService::new(stores.tasks, wiring.source, signal.clone());
+    let notifier: Option<Arc<dyn Notifier>> = wiring
+        .dapr
+        .as_ref()
+        .filter(|d| d.has_binding())
+        .map(|d| Arc::new(d.clone()) as Arc<dyn Notifier>);
+    let consumers = Consumers::new(
+        stores.events.clone(),
+        wiring.source,
+        signal.clone(),
+        notifier.is_some(),
+    );
+    let (publisher, idempotency): (Arc<dyn Publisher>, Arc<dyn IdempotencyStore>) =
+        match &wiring.dapr {
+            Some(d) => (Arc::new(d.clone()), Arc::new(d.clone())),
+            None => (
+                Arc::new(InProcessPublisher::new(consumers.clone())),
+                Arc::new(MemoryIdempotencyStore::default()),
+            ),
+        };
+    let relay = Relay::new(stores.events.clone(), publisher, signal);
+    AppState {
+        tasks,
+        owner: OwnerId::local(),
+        events: stores.events,
+        consumers,
+        relay,
+        idempotency,
+        notifier,
+        app_api_token: wiring.app_api_token.map(Arc::from),
+        source: wiring.source,
+    }
+}
+
+/// Starts the background work of a process: the outbox relay, and (with in-process events) the
+/// reminder scheduler and notification delivery, which a Dapr cron binding drives otherwise.
+pub fn spawn_background(state: &AppState, in_process: bool, reminder_every: Duration) {
+    state.relay.clone().spawn(Duration::from_secs(2));
+    if in_process {
+        let s = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(reminder_every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) =
+                    crate::app::events::fire_reminders(&s.events, s.source, s.relay.signal()).await
+                {
+                    tracing::warn!(error = %e, "reminder scan failed");
+                }
+                if let Some(n) = &s.notifier
+                    && let Err(e) =
+                        crate::app::events::deliver_notifications(&s.events, n.as_ref()).await
+                {
+                    tracing::warn!(error = %e, "notification delivery failed");
+                }
+            }
+        });
+    }
+}
+
+/// Opens storage, wires the event side from the configuration and starts background work.
+pub async fn build_state(cfg: &Config, source: &'static str) -> anyhow::Result<AppState> {
     if cfg.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&cfg.data_dir)
             .with_context(|| format!("creating DATA_DIR {}", cfg.data_dir.display()))?;
     }
-    let store = crate::storage::open(&cfg.database_url, cfg.db_max_connections)
+    let stores = crate::storage::open(&cfg.database_url, cfg.db_max_connections)
         .await
         .with_context(|| format!("opening {}", crate::storage::redact_url(&cfg.database_url)))?;
-    let tasks = TaskService::new(store, source, Arc::new(Notify::new()));
-    Ok(AppState {
-        tasks,
-        owner: OwnerId::local(),
-    })
+    let dapr = cfg
+        .dapr_endpoint
+        .as_deref()
+        .map(|e| DaprClient::new(e, cfg.dapr_api_token.clone(), cfg.notify_binding.clone()));
+    let in_process = dapr.is_none();
+    let state = assemble(
+        stores,
+        Wiring {
+            source,
+            dapr,
+            app_api_token: cfg.app_api_token.clone(),
+        },
+    );
+    spawn_background(&state, in_process, cfg.reminder_interval);
+    Ok(state)
 }
 
 fn service_options(cfg: &Config) -> ServiceOptions {

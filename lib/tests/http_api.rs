@@ -19,7 +19,7 @@ struct Api {
 impl Api {
     async fn new() -> Self {
         let dir = support::TempDir::new();
-        let store = support::store(&support::sqlite_url(&dir)).await;
+        let store = support::stores(&support::sqlite_url(&dir)).await;
         Api {
             _dir: dir,
             state: support::state(store),

@@ -37,7 +37,7 @@ fn apigw_v2(method: &str, path: &str, query: &str, body: Option<Value>) -> Strin
 #[tokio::test]
 async fn create_and_list_through_api_gateway_v2_events() {
     let dir = support::TempDir::new();
-    let state = support::state(support::store(&support::sqlite_url(&dir)).await);
+    let state = support::state(support::stores(&support::sqlite_url(&dir)).await);
     let create = http::service(
         (http::create_task::FUNCTION.routes)(),
         state.clone(),

@@ -18,14 +18,34 @@ struct Args(Vec<String>);
 
 impl Args {
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().position(|a| a == name).and_then(|i| self.0.get(i + 1)).map(String::as_str)
+        self.0
+            .iter()
+            .position(|a| a == name)
+            .and_then(|i| self.0.get(i + 1))
+            .map(String::as_str)
     }
     fn num(&self, name: &str, default: u64) -> anyhow::Result<u64> {
-        self.get(name).map_or(Ok(default), |v| v.parse().with_context(|| format!("{name} must be a number")))
+        self.get(name).map_or(Ok(default), |v| {
+            v.parse()
+                .with_context(|| format!("{name} must be a number"))
+        })
     }
 }
 
-const WORDS: [&str; 12] = ["report", "invoice", "garden", "meeting", "dentist", "groceries", "deploy", "review", "taxes", "birthday", "gym", "backup"];
+const WORDS: [&str; 12] = [
+    "report",
+    "invoice",
+    "garden",
+    "meeting",
+    "dentist",
+    "groceries",
+    "deploy",
+    "review",
+    "taxes",
+    "birthday",
+    "gym",
+    "backup",
+];
 const PRIORITIES: [&str; 3] = ["low", "medium", "high"];
 const STATUSES: [&str; 3] = ["pending", "in_progress", "completed"];
 
@@ -36,10 +56,14 @@ fn task_body(i: u64) -> serde_json::Value {
         "description": format!("Task number {i} about the {w}"),
         "priority": PRIORITIES[(i % 3) as usize],
         "status": STATUSES[(i / 3 % 3) as usize],
-        "tags": [w, if i % 2 == 0 { "even" } else { "odd" }],
+        "tags": [w, if i.is_multiple_of(2) { "even" } else { "odd" }],
     });
-    if i % 4 != 0 {
-        body["due_date"] = json!(format!("2027-{:02}-{:02}T09:00:00+01:00", 1 + i % 12, 1 + i % 28));
+    if !i.is_multiple_of(4) {
+        body["due_date"] = json!(format!(
+            "2027-{:02}-{:02}T09:00:00+01:00",
+            1 + i % 12,
+            1 + i % 28
+        ));
     }
     body
 }
@@ -53,8 +77,20 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 async fn fetch_ids(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<String>> {
-    let page: serde_json::Value = client.get(format!("{base}/api/tasks?limit=200")).send().await?.json().await?;
-    let ids: Vec<String> = page["tasks"].as_array().map(|a| a.iter().filter_map(|t| t["id"].as_str().map(String::from)).collect()).unwrap_or_default();
+    let page: serde_json::Value = client
+        .get(format!("{base}/api/tasks?limit=200"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let ids: Vec<String> = page["tasks"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
     if ids.is_empty() {
         bail!("no tasks to read: seed first");
     }
@@ -62,18 +98,29 @@ async fn fetch_ids(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<S
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
-    let base = args.get("--base").context("--base")?.trim_end_matches('/').to_string();
+    let base = args
+        .get("--base")
+        .context("--base")?
+        .trim_end_matches('/')
+        .to_string();
     let scenario = args.get("--scenario").context("--scenario")?.to_string();
     let concurrency = args.num("--concurrency", 1)?.max(1);
     let seconds = args.num("--seconds", 10)?;
     let rate = args.num("--rate", 0)?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency as usize).build()?;
-    let ids = if scenario == "get" { fetch_ids(&client, &base).await? } else { Vec::new() };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency as usize)
+        .build()?;
+    let ids = if scenario == "get" {
+        fetch_ids(&client, &base).await?
+    } else {
+        Vec::new()
+    };
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let interval = (rate > 0).then(|| Duration::from_secs_f64(concurrency as f64 / rate as f64));
     let mut workers = Vec::new();
     for w in 0..concurrency {
-        let (client, base, scenario, ids) = (client.clone(), base.clone(), scenario.clone(), ids.clone());
+        let (client, base, scenario, ids) =
+            (client.clone(), base.clone(), scenario.clone(), ids.clone());
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(4096);
             let mut errors = 0u64;
@@ -87,9 +134,17 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                 i += 1;
                 let req = match scenario.as_str() {
                     "create" => client.post(format!("{base}/api/tasks")).json(&task_body(i)),
-                    "get" => client.get(format!("{base}/api/tasks/{}", ids[(i as usize) % ids.len()])),
-                    "list" => client.get(format!("{base}/api/tasks?status=pending&sort_by=priority&sort_order=desc&limit=50")),
-                    "search" => client.get(format!("{base}/api/tasks?search={}&limit=50", WORDS[(i % 12) as usize])),
+                    "get" => client.get(format!(
+                        "{base}/api/tasks/{}",
+                        ids[(i as usize) % ids.len()]
+                    )),
+                    "list" => client.get(format!(
+                        "{base}/api/tasks?status=pending&sort_by=priority&sort_order=desc&limit=50"
+                    )),
+                    "search" => client.get(format!(
+                        "{base}/api/tasks?search={}&limit=50",
+                        WORDS[(i % 12) as usize]
+                    )),
                     other => panic!("unknown scenario {other}"),
                 };
                 let t0 = Instant::now();
@@ -116,7 +171,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     all.sort();
     println!(
         "{scenario} c={concurrency} rate={} requests={} errors={errors} rps={:.0} p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",
-        if rate > 0 { rate.to_string() } else { "max".into() },
+        if rate > 0 {
+            rate.to_string()
+        } else {
+            "max".into()
+        },
         all.len(),
         all.len() as f64 / elapsed,
         percentile(&all, 0.50),
@@ -128,7 +187,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 async fn seed(args: &Args) -> anyhow::Result<()> {
-    let base = args.get("--base").context("--base")?.trim_end_matches('/').to_string();
+    let base = args
+        .get("--base")
+        .context("--base")?
+        .trim_end_matches('/')
+        .to_string();
     let count = args.num("--count", 10_000)?;
     let client = reqwest::Client::new();
     let workers = 16u64;
@@ -138,9 +201,17 @@ async fn seed(args: &Args) -> anyhow::Result<()> {
         handles.push(tokio::spawn(async move {
             let mut i = w;
             while i < count {
-                let r = client.post(format!("{base}/api/tasks")).json(&task_body(i)).send().await?;
+                let r = client
+                    .post(format!("{base}/api/tasks"))
+                    .json(&task_body(i))
+                    .send()
+                    .await?;
                 if r.status() != 201 {
-                    bail!("seed: {} {}", r.status(), r.text().await.unwrap_or_default());
+                    bail!(
+                        "seed: {} {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    );
                 }
                 i += workers;
             }
@@ -159,8 +230,12 @@ async fn startup(args: &Args) -> anyhow::Result<()> {
     let cmd = &args.0[sep + 1..];
     let client = reqwest::Client::new();
     let t0 = Instant::now();
-    let mut child = tokio::process::Command::new(&cmd[0]).args(&cmd[1..]).kill_on_drop(true)
-        .stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn()?;
+    let mut child = tokio::process::Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
     let limit = Duration::from_secs(10);
     loop {
         if let Ok(r) = client.get(&url).send().await

@@ -69,6 +69,8 @@ pub struct DomainEvent {
     pub event_type: EventType,
     /// The task it is about (also the partition key).
     pub task_id: TaskId,
+    /// The task's owner (consumers file their records under it).
+    pub owner: String,
     /// When it happened.
     pub time: DateTime<Utc>,
     /// The emitting function (CloudEvents `source`).
@@ -83,7 +85,7 @@ impl DomainEvent {
     /// Builds an event with a fresh id.
     pub fn new(
         event_type: EventType,
-        task_id: TaskId,
+        task: &Task,
         time: DateTime<Utc>,
         source: &str,
         payload: Value,
@@ -91,7 +93,8 @@ impl DomainEvent {
         Self {
             id: Uuid::now_v7(),
             event_type,
-            task_id,
+            task_id: task.id,
+            owner: task.owner.as_str().to_string(),
             time,
             source: source.to_string(),
             payload,
@@ -102,7 +105,7 @@ impl DomainEvent {
     /// `task.created`: the spec's `title`, `priority`, plus the whole task for consumers.
     pub fn created(task: &Task, source: &str, now: DateTime<Utc>) -> Self {
         let payload = json!({ "title": task.title.as_str(), "priority": task.priority.as_str(), "task": task_json(task) });
-        Self::new(EventType::Created, task.id, now, source, payload)
+        Self::new(EventType::Created, task, now, source, payload)
     }
 
     /// `task.updated`: only the changed fields with their new values.
@@ -116,7 +119,7 @@ impl DomainEvent {
             );
         }
         let payload = json!({ "changed": diff, "version": task.version });
-        Self::new(EventType::Updated, task.id, now, source, payload)
+        Self::new(EventType::Updated, task, now, source, payload)
     }
 
     /// `task.completed`: the spec's `status`, `is_recurring`, `recurrence_rule`, plus what the
@@ -130,18 +133,42 @@ impl DomainEvent {
             "version": task.version,
             "task": task_json(task),
         });
-        Self::new(EventType::Completed, task.id, now, source, payload)
+        Self::new(EventType::Completed, task, now, source, payload)
     }
 
     /// `task.deleted`: the spec's empty payload, plus the title for the audit feed.
     pub fn deleted(task: &Task, source: &str, now: DateTime<Utc>) -> Self {
         Self::new(
             EventType::Deleted,
-            task.id,
+            task,
             now,
             source,
             json!({ "title": task.title.as_str() }),
         )
+    }
+
+    /// `task.reminder.due`: the spec's `title`, plus the times the notification shows.
+    pub fn reminder_due(task: &Task, source: &str, now: DateTime<Utc>) -> Self {
+        let payload = json!({
+            "title": task.title.as_str(),
+            "due_date": task.due_date.map(|t| format_utc(&t)),
+            "reminder_at": task.reminder_at.map(|t| format_utc(&t)),
+        });
+        Self::new(EventType::ReminderDue, task, now, source, payload)
+    }
+
+    /// `task.recurring.triggered`, on the completed occurrence: the spec's `original_task_id`,
+    /// `recurrence_rule`, `next_due_date`, plus the new task's id.
+    pub fn recurring_triggered(done: &Task, next: &Task, source: &str, now: DateTime<Utc>) -> Self {
+        let payload = json!({
+            "original_task_id": done.id.to_string(),
+            "recurrence_rule": done.recurrence_rule().map(|r| r.as_str().to_string()),
+            "next_due_date": next.due_date.map(|t| format_utc(&t)),
+            "next_task_id": next.id.to_string(),
+            "series_id": next.series_id().map(|s| s.to_string()),
+            "occurrence": next.occurrence(),
+        });
+        Self::new(EventType::RecurringTriggered, done, now, source, payload)
     }
 
     /// The CloudEvents 1.0 structured-mode JSON document.
@@ -158,6 +185,7 @@ impl DomainEvent {
             "data": {
                 "event_type": self.event_type.as_str(),
                 "task_id": self.task_id.to_string(),
+                "owner_id": self.owner,
                 "timestamp": format_utc(&self.time),
                 "payload": self.payload,
             }
@@ -167,6 +195,156 @@ impl DomainEvent {
         }
         ce
     }
+}
+
+/// Why a delivered event can never be processed (answered `DROP`, so it goes to the
+/// dead-letter topic instead of blocking its partition).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventRejection {
+    /// Not a CloudEvent we can read.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// A CloudEvent of a type nobody here handles.
+    #[error("unknown event type '{0}'")]
+    UnknownType(String),
+}
+
+/// An event as a consumer receives it (from Dapr, or in-process from the outbox).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncomingEvent {
+    /// CloudEvents `id`: what consumers deduplicate on.
+    pub id: Uuid,
+    /// Kind.
+    pub event_type: EventType,
+    /// The task.
+    pub task_id: TaskId,
+    /// Its owner.
+    pub owner: String,
+    /// CloudEvents `source`.
+    pub source: String,
+    /// When it happened.
+    pub time: DateTime<Utc>,
+    /// The type's payload.
+    pub payload: Value,
+}
+
+impl IncomingEvent {
+    /// Reads a structured CloudEvent (the form our outbox writes and Dapr delivers).
+    pub fn from_cloudevent(ce: &Value) -> Result<Self, EventRejection> {
+        let bad = |m: &str| EventRejection::Malformed(m.to_string());
+        let obj = ce.as_object().ok_or_else(|| bad("not a JSON object"))?;
+        let id = obj
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("missing id"))?;
+        let id = Uuid::parse_str(id).map_err(|_| bad("id is not a UUID"))?;
+        let ty = obj
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("missing type"))?;
+        let event_type = EventType::parse(ty)
+            .ok_or_else(|| EventRejection::UnknownType(ty.chars().take(100).collect()))?;
+        let data = match obj.get("data") {
+            Some(Value::Object(d)) => d.clone(),
+            // Some publishers put JSON text in `data`.
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(Value::Object(d)) => d,
+                _ => return Err(bad("data is not a JSON object")),
+            },
+            _ => return Err(bad("missing data")),
+        };
+        let task_id = data
+            .get("task_id")
+            .and_then(Value::as_str)
+            .or_else(|| obj.get("subject").and_then(Value::as_str))
+            .ok_or_else(|| bad("missing data.task_id"))?;
+        let task_id = TaskId::parse(task_id).map_err(|_| bad("data.task_id is not a UUID"))?;
+        let time = obj
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(|t| super::time::parse_rfc3339(t).ok())
+            .ok_or_else(|| bad("missing or invalid time"))?;
+        Ok(IncomingEvent {
+            id,
+            event_type,
+            task_id,
+            owner: data
+                .get("owner_id")
+                .and_then(Value::as_str)
+                .unwrap_or("local")
+                .to_string(),
+            source: obj
+                .get("source")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .chars()
+                .take(200)
+                .collect(),
+            time,
+            payload: data
+                .get("payload")
+                .cloned()
+                .unwrap_or(Value::Object(Default::default())),
+        })
+    }
+}
+
+/// Rebuilds a task from its [`task_json`] snapshot (as carried by `task.completed`), so the
+/// recurrence consumer works from the state at completion, whatever happened since.
+pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
+    use super::task::{Description, Priority, Status, Tags, TaskParts, TaskTitle, TimeZoneName};
+    use super::{RecurrenceAnchor, RecurrenceRule};
+    let s = |k: &str| v.get(k).and_then(Value::as_str);
+    let req = |k: &str| s(k).ok_or_else(|| format!("task.{k} missing"));
+    let time = |k: &str| -> Result<Option<DateTime<Utc>>, String> {
+        s(k).map(super::time::parse_rfc3339).transpose()
+    };
+    let uuid = |k: &str| -> Result<Option<TaskId>, String> {
+        s(k).map(|x| TaskId::parse(x).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let tags: Vec<String> = v
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Task::from_parts(TaskParts {
+        id: uuid("id")?.ok_or("task.id missing")?,
+        owner: super::OwnerId::from_stored(owner.to_string()),
+        title: TaskTitle::parse(req("title")?).map_err(|e| e.to_string())?,
+        description: match s("description") {
+            Some(d) => Description::parse(d).map_err(|e| e.to_string())?,
+            None => None,
+        },
+        status: req("status")?.parse::<Status>()?,
+        priority: req("priority")?.parse::<Priority>()?,
+        tags: Tags::parse(&tags).map_err(|e| e.to_string())?,
+        due_date: time("due_date")?,
+        reminder_at: time("reminder_at")?,
+        recurrence_rule: s("recurrence_rule")
+            .map(RecurrenceRule::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?,
+        recurrence_anchor: s("recurrence_anchor")
+            .unwrap_or("schedule")
+            .parse::<RecurrenceAnchor>()?,
+        timezone: TimeZoneName::parse(s("timezone").unwrap_or("UTC")).map_err(|e| e.to_string())?,
+        series_id: uuid("series_id")?,
+        series_start: time("series_start")?,
+        occurrence: v
+            .get("occurrence")
+            .and_then(Value::as_i64)
+            .and_then(|o| i32::try_from(o).ok())
+            .unwrap_or(1),
+        completed_at: time("completed_at")?,
+        created_at: time("created_at")?.ok_or("task.created_at missing")?,
+        updated_at: time("updated_at")?.ok_or("task.updated_at missing")?,
+        version: v.get("version").and_then(Value::as_i64).unwrap_or(1),
+    }))
 }
 
 /// The task as the API returns it (also embedded in event payloads).
@@ -185,6 +363,8 @@ pub fn task_json(task: &Task) -> Value {
         "recurrence_anchor": task.recurrence_anchor.as_str(),
         "timezone": task.timezone.as_str(),
         "series_id": task.series_id().map(|s| s.to_string()),
+        "series_start": task.series_start().map(|t| format_utc(&t)),
+        "occurrence": task.occurrence(),
         "completed_at": task.completed_at().map(|t| format_utc(&t)),
         "created_at": format_utc(&task.created_at),
         "updated_at": format_utc(&task.updated_at),
@@ -217,5 +397,45 @@ mod tests {
             EventType::parse("task.reminder.due"),
             Some(EventType::ReminderDue)
         );
+    }
+
+    #[test]
+    fn a_cloudevent_reads_back_into_the_same_event() {
+        let now = crate::domain::time::now();
+        let input = NewTask {
+            title: Some(TaskTitle::parse("x").expect("valid")),
+            ..NewTask::default()
+        };
+        let task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        let ev = DomainEvent::deleted(&task, "delete-task", now);
+        let back = IncomingEvent::from_cloudevent(&ev.to_cloudevent()).expect("readable");
+        assert_eq!(
+            (back.id, back.event_type, back.task_id),
+            (ev.id, EventType::Deleted, task.id)
+        );
+        assert_eq!(back.owner, "local");
+    }
+
+    #[test]
+    fn unreadable_events_are_rejected_with_a_reason() {
+        assert!(matches!(
+            IncomingEvent::from_cloudevent(&json!([1])),
+            Err(EventRejection::Malformed(_))
+        ));
+        let unknown = json!({"id": Uuid::now_v7().to_string(), "type": "task.exploded", "time": "2026-01-01T00:00:00Z", "data": {}});
+        assert!(matches!(
+            IncomingEvent::from_cloudevent(&unknown),
+            Err(EventRejection::UnknownType(_))
+        ));
+        let no_task = json!({"id": Uuid::now_v7().to_string(), "type": "task.created", "time": "2026-01-01T00:00:00Z", "data": {}});
+        assert!(matches!(
+            IncomingEvent::from_cloudevent(&no_task),
+            Err(EventRejection::Malformed(_))
+        ));
+        let bad_id = json!({"id": "abc", "type": "task.created", "time": "2026-01-01T00:00:00Z", "data": {"task_id": Uuid::now_v7().to_string()}});
+        assert!(matches!(
+            IncomingEvent::from_cloudevent(&bad_id),
+            Err(EventRejection::Malformed(_))
+        ));
     }
 }

@@ -21,12 +21,17 @@ use super::AppState;
         super::list_tasks::list_tasks,
         super::list_tasks::get_task,
         super::list_tasks::list_tags,
+        super::list_tasks::task_history,
+        super::list_tasks::activity,
+        super::list_tasks::notifications,
+        super::list_tasks::mark_read,
         super::update_task::update_task,
         super::complete_task::complete_task,
         super::delete_task::delete_task,
     ),
     components(schemas(super::dto::TaskOut, super::dto::TaskIn, super::dto::TaskListOut, super::error::ErrorBody)),
-    tags((name = "tasks", description = "Task commands and queries"))
+    tags((name = "tasks", description = "Task commands and queries"),
+         (name = "events", description = "History, activity and notifications, written by the event consumers"))
 )]
 pub struct ApiDoc;
 

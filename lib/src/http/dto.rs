@@ -30,9 +30,11 @@ const WRITABLE: [&str; 11] = [
     "timezone",
 ];
 /// Fields the server owns; sending them is an error that says so.
-const READ_ONLY: [&str; 6] = [
+const READ_ONLY: [&str; 8] = [
     "id",
     "series_id",
+    "series_start",
+    "occurrence",
     "completed_at",
     "created_at",
     "updated_at",
@@ -369,6 +371,10 @@ pub struct TaskOut {
     pub timezone: String,
     /// The series of a recurring task (id of its first occurrence).
     pub series_id: Option<String>,
+    /// Due time of the series' first occurrence (RRULE COUNT is counted from it).
+    pub series_start: Option<String>,
+    /// Position in the series (1 for the first occurrence).
+    pub occurrence: i32,
     /// Set exactly when status is `completed`.
     pub completed_at: Option<String>,
     /// RFC 3339, UTC.

@@ -1,4 +1,6 @@
-//! The read side: `GET /api/tasks`, `GET /api/tasks/{id}`, `GET /api/tags`, and the API
+//! The read side: `GET /api/tasks`, `GET /api/tasks/{id}`, `GET /api/tags`, the event-side
+//! views (`/api/tasks/{id}/history`, `/api/activity`, `/api/notifications`, and marking a
+//! notification read), and the API
 //! documentation (`/openapi.json`, `/docs`, `/redoc`).
 
 use axum::extract::{Query, State};
@@ -24,6 +26,14 @@ pub fn routes() -> Router<AppState> {
     let r = both(Router::new(), "/api/tasks", get(list_tasks));
     let r = both(r, "/api/tasks/{id}", get(get_task));
     let r = both(r, "/api/tags", get(list_tags));
+    let r = both(r, "/api/tasks/{id}/history", get(task_history));
+    let r = both(r, "/api/activity", get(activity));
+    let r = both(r, "/api/notifications", get(notifications));
+    let r = both(
+        r,
+        "/api/notifications/{id}/read",
+        axum::routing::post(mark_read),
+    );
     r.merge(super::docs::routes())
 }
 
@@ -81,4 +91,176 @@ pub async fn list_tags(State(s): State<AppState>) -> Result<Json<TagsOut>, ApiEr
             .map(|(name, count)| TagCount { name, count })
             .collect(),
     }))
+}
+
+/// Query parameters shared by the paged event-side lists.
+fn paging(pairs: &[(String, String)]) -> Result<(u32, u64), crate::domain::ValidationErrors> {
+    let mut errors = crate::domain::ValidationErrors::default();
+    let (mut limit, mut offset) = (super::dto::DEFAULT_LIMIT, 0u64);
+    for (k, v) in pairs {
+        match k.as_str() {
+            "limit" => match v.parse::<u32>() {
+                Ok(n) if (1..=super::dto::MAX_LIMIT).contains(&n) => limit = n,
+                _ => errors.push(
+                    "limit",
+                    format!("must be a whole number from 1 to {}", super::dto::MAX_LIMIT),
+                ),
+            },
+            "offset" => match v.parse::<u64>() {
+                Ok(n) => offset = n,
+                _ => errors.push("offset", "must be a whole number"),
+            },
+            _ => {}
+        }
+    }
+    errors.into_result().map(|()| (limit, offset))
+}
+
+fn audit_json(e: &crate::ports::AuditEntry) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.event_id.to_string(),
+        "event_type": e.event_type,
+        "task_id": e.task_id.to_string(),
+        "timestamp": crate::domain::time::format_utc(&e.occurred_at),
+        "recorded_at": crate::domain::time::format_utc(&e.recorded_at),
+        "source": e.source,
+        "payload": e.payload,
+    })
+}
+
+fn notification_json(n: &crate::ports::Notification) -> serde_json::Value {
+    let t =
+        |d: &Option<chrono::DateTime<chrono::Utc>>| d.as_ref().map(crate::domain::time::format_utc);
+    serde_json::json!({
+        "id": n.id.to_string(),
+        "task_id": n.task_id.to_string(),
+        "title": n.title,
+        "message": n.message,
+        "due_at": t(&n.due_at),
+        "created_at": crate::domain::time::format_utc(&n.created_at),
+        "read_at": t(&n.read_at),
+        "delivered_at": t(&n.delivered_at),
+    })
+}
+
+type Pairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+/// A task's history: every event the audit consumer recorded for it, oldest first (kept after
+/// the task is deleted).
+#[utoipa::path(get, path = "/api/tasks/{id}/history", tag = "events",
+    params(("id" = String, Path, description = "Task id (UUID)"), ("limit" = Option<u32>, Query, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
+    responses((status = 200, description = "`{events, total}`"), (status = 404, description = "No such task and no history", body = super::error::ErrorBody)))]
+pub async fn task_history(
+    State(s): State<AppState>,
+    PathTaskId(id): PathTaskId,
+    q: Pairs,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(pairs) = q.map_err(|e| FieldError::new("query", e.body_text()))?;
+    let (limit, offset) = paging(&pairs)?;
+    let (events, total) = s
+        .events
+        .history(&s.owner, id, limit, offset)
+        .await
+        .map_err(crate::app::AppError::from)?;
+    if total == 0 {
+        // No history yet: 404 only if the task does not exist either.
+        s.tasks.get(&s.owner, id).await?;
+    }
+    Ok(Json(
+        serde_json::json!({"events": events.iter().map(audit_json).collect::<Vec<_>>(), "total": total}),
+    ))
+}
+
+/// The activity feed: every event of the owner's tasks, newest first.
+#[utoipa::path(get, path = "/api/activity", tag = "events",
+    params(("event_type" = Option<String>, Query, description = "e.g. task.completed"), ("task_id" = Option<String>, Query, description = "Only this task"),
+           ("limit" = Option<u32>, Query, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
+    responses((status = 200, description = "`{events, total}`"), (status = 422, description = "Invalid parameter", body = super::error::ErrorBody)))]
+pub async fn activity(
+    State(s): State<AppState>,
+    q: Pairs,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(pairs) = q.map_err(|e| FieldError::new("query", e.body_text()))?;
+    let (limit, offset) = paging(&pairs)?;
+    let mut aq = crate::ports::ActivityQuery {
+        limit,
+        offset,
+        ..Default::default()
+    };
+    for (k, v) in &pairs {
+        match (k.as_str(), v.trim()) {
+            (_, "") => {}
+            ("event_type", t) => match crate::domain::EventType::parse(t) {
+                Some(et) => aq.event_type = Some(et.as_str().to_string()),
+                None => return Err(FieldError::new("event_type", "must be one of: task.created, task.updated, task.completed, task.deleted, task.reminder.due, task.recurring.triggered").into()),
+            },
+            ("task_id", t) => aq.task_id = Some(crate::domain::TaskId::parse(t).map_err(|e| FieldError::new("task_id", e.message))?),
+            _ => {}
+        }
+    }
+    let (events, total) = s
+        .events
+        .activity(&s.owner, &aq)
+        .await
+        .map_err(crate::app::AppError::from)?;
+    Ok(Json(
+        serde_json::json!({"events": events.iter().map(audit_json).collect::<Vec<_>>(), "total": total}),
+    ))
+}
+
+/// Notifications created from due reminders, newest first (`unread=true` for unread only).
+#[utoipa::path(get, path = "/api/notifications", tag = "events",
+    params(("unread" = Option<bool>, Query, description = "Only unread ones"), ("limit" = Option<u32>, Query, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
+    responses((status = 200, description = "`{notifications, total, unread}`")))]
+pub async fn notifications(
+    State(s): State<AppState>,
+    q: Pairs,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(pairs) = q.map_err(|e| FieldError::new("query", e.body_text()))?;
+    let (limit, offset) = paging(&pairs)?;
+    let mut unread_only = false;
+    for (k, v) in &pairs {
+        if k == "unread" {
+            unread_only = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" | "" => false,
+                _ => return Err(FieldError::new("unread", "must be true or false").into()),
+            };
+        }
+    }
+    let (items, total) = s
+        .events
+        .notifications(&s.owner, unread_only, limit, offset)
+        .await
+        .map_err(crate::app::AppError::from)?;
+    let (_, unread) = s
+        .events
+        .notifications(&s.owner, true, 1, 0)
+        .await
+        .map_err(crate::app::AppError::from)?;
+    Ok(Json(serde_json::json!({
+        "notifications": items.iter().map(notification_json).collect::<Vec<_>>(),
+        "total": total,
+        "unread": unread,
+    })))
+}
+
+/// Marks a notification read.
+#[utoipa::path(post, path = "/api/notifications/{id}/read", tag = "events",
+    params(("id" = String, Path, description = "Notification id (UUID)")),
+    responses((status = 204, description = "Marked read"), (status = 404, description = "No such notification", body = super::error::ErrorBody)))]
+pub async fn mark_read(
+    State(s): State<AppState>,
+    PathTaskId(id): PathTaskId,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let found = s
+        .events
+        .mark_notification_read(&s.owner, id.0, crate::domain::time::now())
+        .await
+        .map_err(crate::app::AppError::from)?;
+    if found {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::RouteNotFound)
+    }
 }

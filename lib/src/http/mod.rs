@@ -9,7 +9,9 @@ pub mod docs;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod list_tasks;
+pub mod on_task_event;
 pub mod ui;
 pub mod update_task;
 
@@ -26,8 +28,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use std::sync::Arc;
+
 use crate::app::TaskService;
+use crate::app::events::{Consumers, Notifier, Relay};
 use crate::domain::{OwnerId, Task};
+use crate::ports::{EventStore, IdempotencyStore};
 use error::ApiError;
 
 /// Default request body limit (bytes).
@@ -46,6 +52,20 @@ pub struct AppState {
     pub tasks: TaskService,
     /// Whose tasks this process serves (the fixed local owner until authentication exists).
     pub owner: OwnerId,
+    /// The event side's storage (history, activity, notifications, reminders).
+    pub events: Arc<dyn EventStore>,
+    /// The three consumers.
+    pub consumers: Consumers,
+    /// The outbox relay.
+    pub relay: Relay,
+    /// `Idempotency-Key` records.
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Delivers notifications outside the app, when an output binding is configured.
+    pub notifier: Option<Arc<dyn Notifier>>,
+    /// Required from the sidecar (`dapr-api-token`) on the event and cron routes.
+    pub app_api_token: Option<Arc<str>>,
+    /// This process's name (CloudEvents `source`).
+    pub source: &'static str,
 }
 
 /// A deployable function: its Dapr app-id and the routes it serves.
@@ -156,6 +176,10 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
     };
     let mut router = routes
         .route("/health", get(health))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(limit))

@@ -3,12 +3,14 @@
 //! `DATABASE_URL`'s scheme.
 
 pub mod postgres;
+mod postgres_events;
 pub mod sql;
 pub mod sqlite;
+mod sqlite_events;
 
 use std::sync::Arc;
 
-use crate::ports::{StoreError, TaskStore};
+use crate::ports::{EventStore, StoreError, TaskStore};
 
 pub use postgres::PgTaskStore;
 pub use sqlite::SqliteTaskStore;
@@ -38,11 +40,32 @@ impl Backend {
     }
 }
 
-/// Opens the store named by `url`, applies its migrations, and returns it behind the port.
-pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn TaskStore>, StoreError> {
+/// Both ports, served by the same database.
+#[derive(Clone)]
+pub struct Stores {
+    /// Tasks and the outbox writes that go with them.
+    pub tasks: Arc<dyn TaskStore>,
+    /// The outbox relay's and the consumers' side.
+    pub events: Arc<dyn EventStore>,
+}
+
+/// Opens the database named by `url` and applies its migrations.
+pub async fn open(url: &str, max_connections: u32) -> Result<Stores, StoreError> {
     match Backend::from_url(url) {
-        Some(Backend::Postgres) => Ok(Arc::new(PgTaskStore::connect(url, max_connections).await?)),
-        Some(Backend::Sqlite) => Ok(Arc::new(SqliteTaskStore::connect(url).await?)),
+        Some(Backend::Postgres) => {
+            let s = Arc::new(PgTaskStore::connect(url, max_connections).await?);
+            Ok(Stores {
+                tasks: s.clone(),
+                events: s,
+            })
+        }
+        Some(Backend::Sqlite) => {
+            let s = Arc::new(SqliteTaskStore::connect(url).await?);
+            Ok(Stores {
+                tasks: s.clone(),
+                events: s,
+            })
+        }
         None => Err(StoreError::Corrupt(format!(
             "unsupported DATABASE_URL scheme in '{}'",
             redact_url(url)

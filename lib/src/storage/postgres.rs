@@ -40,7 +40,7 @@ impl PgTaskStore {
     }
 }
 
-fn bind_raw<'q>(
+pub(super) fn bind_raw<'q>(
     q: Query<'q, Postgres, PgArguments>,
     r: &RawTask,
 ) -> Query<'q, Postgres, PgArguments> {
@@ -67,7 +67,7 @@ fn bind_raw<'q>(
         .bind(r.version)
 }
 
-fn decode(row: &PgRow) -> Result<Task, StoreError> {
+pub(super) fn decode(row: &PgRow) -> Result<Task, StoreError> {
     let tags: Json<Vec<String>> = row.try_get("tags")?;
     RawTask {
         id: row.try_get("id")?,
@@ -95,7 +95,7 @@ fn decode(row: &PgRow) -> Result<Task, StoreError> {
     .into_task()
 }
 
-async fn insert_events(
+pub(super) async fn insert_events(
     tx: &mut sqlx::PgConnection,
     events: &[DomainEvent],
 ) -> Result<(), StoreError> {

@@ -87,7 +87,7 @@ fn required<T>(v: Option<T>, col: &str) -> Result<T, StoreError> {
     v.ok_or_else(|| StoreError::Corrupt(format!("{col} is null")))
 }
 
-fn bind_raw<'q>(
+pub(super) fn bind_raw<'q>(
     q: Query<'q, Sqlite, SqliteArguments>,
     r: &RawTask,
 ) -> Query<'q, Sqlite, SqliteArguments> {
@@ -114,7 +114,7 @@ fn bind_raw<'q>(
         .bind(r.version)
 }
 
-fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
+pub(super) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
     let tags_json: String = row.try_get("tags")?;
     let tags: Vec<String> =
         serde_json::from_str(&tags_json).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
@@ -144,7 +144,7 @@ fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
     .into_task()
 }
 
-async fn insert_events(
+pub(super) async fn insert_events(
     tx: &mut sqlx::SqliteConnection,
     events: &[DomainEvent],
 ) -> Result<(), StoreError> {

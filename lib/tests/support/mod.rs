@@ -6,11 +6,10 @@
 use std::sync::Arc;
 
 use sqlx::Connection;
-use tasks::app::TaskService;
-use tasks::domain::OwnerId;
 use tasks::http::AppState;
 use tasks::ports::TaskStore;
-use tokio::sync::Notify;
+use tasks::runtime::Wiring;
+use tasks::storage::Stores;
 
 /// A scratch directory removed on drop.
 pub struct TempDir(pub std::path::PathBuf);
@@ -63,13 +62,23 @@ pub async fn pg_url() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
-pub async fn store(url: &str) -> Arc<dyn TaskStore> {
+pub async fn stores(url: &str) -> Stores {
     tasks::storage::open(url, 8).await.expect("open store")
 }
 
-pub fn state(store: Arc<dyn TaskStore>) -> AppState {
-    AppState {
-        tasks: TaskService::new(store, "test", Arc::new(Notify::new())),
-        owner: OwnerId::local(),
-    }
+pub async fn store(url: &str) -> Arc<dyn TaskStore> {
+    stores(url).await.tasks
+}
+
+/// The all-in-one wiring (in-process events), without background tasks: tests drive the relay
+/// and the scheduler themselves.
+pub fn state(stores: Stores) -> AppState {
+    tasks::runtime::assemble(
+        stores,
+        Wiring {
+            source: "test",
+            dapr: None,
+            app_api_token: None,
+        },
+    )
 }

@@ -1,0 +1,353 @@
+//! The event side: the outbox relay, the three consumers (audit, recurrence, notification),
+//! the reminder scheduler and notification delivery. All of it depends on ports only, so the
+//! same code runs in-process (all-in-one) and behind Dapr (on_task_event).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::domain::event::{IncomingEvent, task_from_json};
+use crate::domain::{DomainEvent, EventType, TaskId};
+use crate::ports::{EventStore, Notification, PublishError, Publisher, StoreError};
+
+/// Outbox rows claimed per round.
+const RELAY_BATCH: u32 = 100;
+/// How long a claimed row is reserved for the relay that claimed it.
+const RELAY_LEASE_SECS: i64 = 30;
+
+/// What a consumer run concluded, mapped to Dapr's `SUCCESS` / `RETRY` / `DROP`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Processed (or already processed before).
+    Done,
+    /// A transient failure: deliver again later.
+    Retry(String),
+    /// Can never be processed: dead-letter it.
+    Drop(String),
+}
+
+/// Delivers a notification outside the app (a Dapr output binding: webhook, SMTP, ...).
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends one notification; `Err` is retried later.
+    async fn deliver(&self, n: &Notification) -> Result<(), String>;
+}
+
+/// The three consumers behind one entry point.
+#[derive(Clone)]
+pub struct Consumers {
+    store: Arc<dyn EventStore>,
+    source: Arc<str>,
+    outbox_signal: Arc<Notify>,
+    deliver_notifications: bool,
+}
+
+impl Consumers {
+    /// `deliver_notifications`: whether a [`Notifier`] is configured (notifications are then
+    /// queued for delivery as well as shown in the app).
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        source: &str,
+        outbox_signal: Arc<Notify>,
+        deliver_notifications: bool,
+    ) -> Self {
+        Self {
+            store,
+            source: Arc::from(source),
+            outbox_signal,
+            deliver_notifications,
+        }
+    }
+
+    /// Runs every consumer that cares about `ev`. Each is idempotent on its own, so a retry
+    /// after a partial failure repeats nothing.
+    pub async fn handle(&self, ev: &IncomingEvent) -> Outcome {
+        match self.try_handle(ev).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::warn!(event_id = %ev.id, error = %e, "consumer failed; will retry");
+                Outcome::Retry(e.to_string())
+            }
+        }
+    }
+
+    async fn try_handle(&self, ev: &IncomingEvent) -> Result<Outcome, StoreError> {
+        let now = crate::domain::time::now();
+        // Audit: every event, append-only, keyed by event id.
+        self.store.record_audit(ev, now).await?;
+        match ev.event_type {
+            EventType::Completed => self.recur(ev, now).await,
+            EventType::ReminderDue => self.notify(ev, now).await,
+            _ => Ok(Outcome::Done),
+        }
+    }
+
+    /// Recurrence: a completed recurring task gets its next occurrence, exactly once per
+    /// completed occurrence (keyed by that task's id, so redelivery, replay and re-completion
+    /// create nothing more).
+    async fn recur(&self, ev: &IncomingEvent, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
+        if ev.payload.get("status").and_then(Value::as_str) != Some("completed")
+            || ev.payload.get("is_recurring").and_then(Value::as_bool) != Some(true)
+        {
+            return Ok(Outcome::Done);
+        }
+        let Some(snapshot) = ev.payload.get("task") else {
+            return Ok(Outcome::Drop(
+                "task.completed without a task snapshot".into(),
+            ));
+        };
+        let done = match task_from_json(snapshot, &ev.owner) {
+            Ok(t) => t,
+            Err(e) => return Ok(Outcome::Drop(format!("unreadable task snapshot: {e}"))),
+        };
+        let Some(next) = done.next_occurrence(TaskId::new(), now) else {
+            tracing::info!(task_id = %done.id, "recurring series ended");
+            return Ok(Outcome::Done);
+        };
+        let created = DomainEvent::created(&next, &self.source, now);
+        let triggered = DomainEvent::recurring_triggered(&done, &next, &self.source, now);
+        if self
+            .store
+            .spawn_next(done.id, &next, ev.id, &[triggered, created])
+            .await?
+        {
+            tracing::info!(task_id = %done.id, next_task_id = %next.id, due = ?next.due_date, "next occurrence created");
+            self.outbox_signal.notify_one();
+        }
+        Ok(Outcome::Done)
+    }
+
+    /// Notification: a due reminder becomes a notification the UI lists (and, when a binding is
+    /// configured, one queued for delivery), keyed by the event id.
+    async fn notify(&self, ev: &IncomingEvent, now: DateTime<Utc>) -> Result<Outcome, StoreError> {
+        let title = ev
+            .payload
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("Task")
+            .to_string();
+        let due_at = ev
+            .payload
+            .get("due_date")
+            .and_then(Value::as_str)
+            .and_then(|d| crate::domain::time::parse_rfc3339(d).ok());
+        let message = match due_at {
+            Some(d) => format!(
+                "Reminder: \"{title}\" is due {}",
+                crate::domain::time::format_utc(&d)
+            ),
+            None => format!("Reminder: \"{title}\""),
+        };
+        let n = Notification {
+            id: Uuid::now_v7(),
+            event_id: ev.id,
+            owner: ev.owner.clone(),
+            task_id: ev.task_id,
+            title,
+            message,
+            due_at,
+            created_at: now,
+            read_at: None,
+            delivered_at: None,
+        };
+        self.store
+            .record_notification(&n, self.deliver_notifications)
+            .await?;
+        Ok(Outcome::Done)
+    }
+}
+
+/// Publishes outbox rows until each is accepted, in order per task, with backoff.
+#[derive(Clone)]
+pub struct Relay {
+    store: Arc<dyn EventStore>,
+    publisher: Arc<dyn Publisher>,
+    signal: Arc<Notify>,
+}
+
+impl Relay {
+    /// A relay woken by `signal` after each committed write.
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        publisher: Arc<dyn Publisher>,
+        signal: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            publisher,
+            signal,
+        }
+    }
+
+    /// The signal that wakes the relay.
+    pub fn signal(&self) -> &Notify {
+        &self.signal
+    }
+
+    /// Publishes everything publishable now; returns how many events were accepted.
+    pub async fn pass(&self) -> Result<usize, StoreError> {
+        let mut published = 0;
+        for _ in 0..50 {
+            let now = crate::domain::time::now();
+            let rows = self
+                .store
+                .claim_outbox(now, RELAY_BATCH, RELAY_LEASE_SECS)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut progressed = false;
+            for row in rows {
+                match self
+                    .publisher
+                    .publish(&row.cloudevent, &row.task_id.to_string())
+                    .await
+                {
+                    Ok(()) => {
+                        self.store
+                            .outbox_published(row.id, crate::domain::time::now())
+                            .await?;
+                        published += 1;
+                        progressed = true;
+                    }
+                    Err(e) => {
+                        let retry_at = crate::domain::time::now() + backoff(row.attempts);
+                        tracing::warn!(event_id = %row.id, attempts = row.attempts + 1, error = %e, "publish failed; will retry");
+                        self.store
+                            .outbox_failed(row.id, &e.to_string(), retry_at)
+                            .await?;
+                    }
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        Ok(published)
+    }
+
+    /// Runs the relay until the process ends: after every write signal, and every `tick`.
+    pub fn spawn(self, tick: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = self.signal.notified() => {},
+                    () = tokio::time::sleep(tick) => {},
+                }
+                if let Err(e) = self.pass().await {
+                    tracing::warn!(error = %e, "outbox relay pass failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        })
+    }
+}
+
+/// Exponential backoff from 0.5 s, capped at one minute.
+pub fn backoff(attempts: i32) -> chrono::Duration {
+    let exp = attempts.clamp(0, 7) as u32;
+    chrono::Duration::milliseconds((500_i64 << exp).min(60_000))
+}
+
+/// Fires due reminders (atomically: once across any number of schedulers) and wakes the relay.
+pub async fn fire_reminders(
+    store: &Arc<dyn EventStore>,
+    source: &str,
+    signal: &Notify,
+) -> Result<usize, StoreError> {
+    let mut fired = 0;
+    for _ in 0..20 {
+        let batch = store
+            .fire_due_reminders(crate::domain::time::now(), 200, source)
+            .await?;
+        fired += batch.len();
+        if batch.len() < 200 {
+            break;
+        }
+    }
+    if fired > 0 {
+        tracing::info!(fired, "reminders due");
+        signal.notify_one();
+    }
+    Ok(fired)
+}
+
+/// Delivers queued notifications through the notifier, retrying failures with backoff.
+pub async fn deliver_notifications(
+    store: &Arc<dyn EventStore>,
+    notifier: &dyn Notifier,
+) -> Result<usize, StoreError> {
+    let now = crate::domain::time::now();
+    let batch = store.claim_deliveries(now, 50, 60).await?;
+    let mut delivered = 0;
+    for n in batch {
+        let result = notifier.deliver(&n).await;
+        let retry_at = crate::domain::time::now() + backoff(3);
+        match result {
+            Ok(()) => {
+                store
+                    .delivery_result(n.id, crate::domain::time::now(), None, retry_at)
+                    .await?;
+                delivered += 1;
+            }
+            Err(e) => {
+                tracing::warn!(notification = %n.id, error = %e, "notification delivery failed; will retry");
+                store
+                    .delivery_result(n.id, crate::domain::time::now(), Some(&e), retry_at)
+                    .await?;
+            }
+        }
+    }
+    Ok(delivered)
+}
+
+/// The all-in-one publisher: hands each event straight to the consumers in this process.
+pub struct InProcessPublisher {
+    consumers: Consumers,
+}
+
+impl InProcessPublisher {
+    /// Wraps the consumers.
+    pub fn new(consumers: Consumers) -> Self {
+        Self { consumers }
+    }
+}
+
+#[async_trait]
+impl Publisher for InProcessPublisher {
+    async fn publish(&self, cloudevent: &Value, _partition_key: &str) -> Result<(), PublishError> {
+        let ev = match IncomingEvent::from_cloudevent(cloudevent) {
+            Ok(ev) => ev,
+            Err(e) => {
+                // Our own outbox wrote it, so this is a bug: keep it out of the way, loudly.
+                tracing::error!(error = %e, "unreadable event in the outbox; skipped");
+                return Ok(());
+            }
+        };
+        match self.consumers.handle(&ev).await {
+            Outcome::Done => Ok(()),
+            Outcome::Drop(reason) => {
+                tracing::error!(event_id = %ev.id, %reason, "event dropped by its consumers");
+                Ok(())
+            }
+            Outcome::Retry(reason) => Err(PublishError::Refused(reason)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(0), chrono::Duration::milliseconds(500));
+        assert_eq!(backoff(1), chrono::Duration::milliseconds(1000));
+        assert_eq!(backoff(100), chrono::Duration::milliseconds(60_000));
+    }
+}

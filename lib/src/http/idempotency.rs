@@ -1,0 +1,177 @@
+//! `Idempotency-Key` on the write endpoints (POST, PATCH, DELETE): the first request with a key
+//! runs; a retry with the same key and the same request gets the first response back instead of
+//! acting twice (`Idempotent-Replayed: true`). The record lives in the shared state store (Dapr
+//! in the distributed mode, so every replica sees it; in-process in the all-in-one mode) for
+//! 24 hours. A key reused for a different request is a 422; a retry while the first request is
+//! still running is a 409. A 5xx is not recorded, so the client may retry it.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::FieldError;
+use crate::ports::StoredResponse;
+
+/// How long a key is remembered.
+pub const TTL_SECS: u64 = 24 * 3600;
+const HEADER: &str = "idempotency-key";
+const REPLAYED: &str = "idempotent-replayed";
+/// Response headers worth replaying.
+const KEPT_HEADERS: [header::HeaderName; 3] =
+    [header::CONTENT_TYPE, header::ETAG, header::LOCATION];
+
+/// FNV-1a, 64 bit: a stable fingerprint of the request a key was first used with.
+fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in method
+        .as_str()
+        .bytes()
+        .chain([0])
+        .chain(path.bytes())
+        .chain([0])
+        .chain(body.iter().copied())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+fn replay(r: &StoredResponse, status: u16) -> Response {
+    let mut resp = Response::new(Body::from(r.body.clone()));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    for (k, v) in &r.headers {
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::from_str(v)) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+    resp.headers_mut().insert(
+        HeaderName::from_static(REPLAYED),
+        HeaderValue::from_static("true"),
+    );
+    resp
+}
+
+fn in_progress() -> Response {
+    let mut resp = (
+        StatusCode::CONFLICT,
+        axum::Json(serde_json::json!({"detail": "a request with this Idempotency-Key is still being processed; retry shortly"})),
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
+}
+
+fn store_failed(e: crate::ports::StoreError) -> Response {
+    ApiError::Unavailable(e).into_response()
+}
+
+/// The middleware (installed by [`super::service`]).
+pub async fn idempotency(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::POST | Method::PATCH | Method::DELETE) {
+        return next.run(req).await;
+    }
+    let Some(raw) = req.headers().get(HEADER) else {
+        return next.run(req).await;
+    };
+    let key = match raw.to_str() {
+        Ok(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            k.to_string()
+        }
+        _ => {
+            return ApiError::from(FieldError::new(
+                "Idempotency-Key",
+                "must be 1-255 visible ASCII characters",
+            ))
+            .into_response();
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let limit = super::body_limit();
+    let Ok(bytes) = to_bytes(body, limit).await else {
+        return ApiError::PayloadTooLarge(limit).into_response();
+    };
+    let fp = fingerprint(&parts.method, parts.uri.path(), &bytes);
+    let store_key = format!("idem|{}|{}", s.owner.as_str(), key);
+    let pending = StoredResponse {
+        fingerprint: fp.clone(),
+        status: None,
+        headers: vec![],
+        body: String::new(),
+    };
+
+    match s.idempotency.create(&store_key, &pending, TTL_SECS).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return match s.idempotency.get(&store_key).await {
+                Ok(Some(r)) if r.fingerprint != fp => ApiError::from(FieldError::new(
+                    "Idempotency-Key",
+                    "was already used with a different request; use a new key",
+                ))
+                .into_response(),
+                Ok(Some(r)) => match r.status {
+                    Some(status) => replay(&r, status),
+                    None => in_progress(),
+                },
+                // Expired between the two calls: the client may simply retry.
+                Ok(None) => in_progress(),
+                Err(e) => store_failed(e),
+            };
+        }
+        Err(e) => return store_failed(e),
+    }
+
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = resp.status();
+    if status.is_server_error() {
+        if let Err(e) = s.idempotency.delete(&store_key).await {
+            tracing::warn!(error = %e, "could not release an Idempotency-Key after a failure");
+        }
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let Ok(body) = to_bytes(body, 16 * 1024 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let headers = KEPT_HEADERS
+        .iter()
+        .filter_map(|h| {
+            parts
+                .headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| (h.as_str().to_string(), v.to_string()))
+        })
+        .collect();
+    let record = StoredResponse {
+        fingerprint: fp,
+        status: Some(status.as_u16()),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    if let Err(e) = s.idempotency.put(&store_key, &record, TTL_SECS).await {
+        // The write happened; only the replay record is missing. Say so rather than fail it.
+        tracing::warn!(error = %e, "could not store the Idempotency-Key response");
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_separate_method_path_and_body() {
+        let a = fingerprint(&Method::POST, "/api/tasks", b"{}");
+        assert_eq!(a, fingerprint(&Method::POST, "/api/tasks", b"{}"));
+        assert_ne!(a, fingerprint(&Method::POST, "/api/tasks", b"{ }"));
+        assert_ne!(a, fingerprint(&Method::PATCH, "/api/tasks", b"{}"));
+    }
+}

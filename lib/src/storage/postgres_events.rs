@@ -1,0 +1,379 @@
+//! [`EventStore`] on PostgreSQL: outbox claims with `FOR UPDATE SKIP LOCKED` and a lease, so any
+//! number of relays and schedulers can run at once without double work.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, Row};
+use uuid::Uuid;
+
+use super::postgres::{PgTaskStore, bind_raw, decode, insert_events};
+use super::sql::{Dialect, RawTask, TASK_COLUMNS};
+use crate::domain::event::IncomingEvent;
+use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
+use crate::ports::{ActivityQuery, AuditEntry, EventStore, Notification, OutboxRow, StoreError};
+
+fn audit(row: &PgRow) -> Result<AuditEntry, StoreError> {
+    let payload: Json<serde_json::Value> = row.try_get("payload")?;
+    Ok(AuditEntry {
+        event_id: row.try_get("event_id")?,
+        task_id: TaskId(row.try_get("task_id")?),
+        event_type: row.try_get("event_type")?,
+        source: row.try_get("source")?,
+        occurred_at: row.try_get("occurred_at")?,
+        recorded_at: row.try_get("recorded_at")?,
+        payload: payload.0,
+    })
+}
+
+fn notification(row: &PgRow) -> Result<Notification, StoreError> {
+    Ok(Notification {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        owner: row.try_get("owner_id")?,
+        task_id: TaskId(row.try_get("task_id")?),
+        title: row.try_get("title")?,
+        message: row.try_get("message")?,
+        due_at: row.try_get("due_at")?,
+        created_at: row.try_get("created_at")?,
+        read_at: row.try_get("read_at")?,
+        delivered_at: row.try_get("delivered_at")?,
+    })
+}
+
+const AUDIT_COLUMNS: &str =
+    "event_id, task_id, event_type, source, occurred_at, recorded_at, payload";
+const NOTIFICATION_COLUMNS: &str =
+    "id, event_id, owner_id, task_id, title, message, due_at, created_at, read_at, delivered_at";
+
+fn count(row: &PgRow) -> Result<u64, StoreError> {
+    let n: i64 = row.try_get(0)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[async_trait]
+impl EventStore for PgTaskStore {
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_secs: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $3 WHERE seq IN ( \
+               SELECT o.seq FROM outbox o WHERE o.published_at IS NULL AND o.next_attempt_at <= $1 \
+               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.task_id = o.task_id AND p.published_at IS NULL AND p.seq < o.seq) \
+               ORDER BY o.seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             RETURNING seq, id, task_id, cloudevent, attempts",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .bind(now + Duration::seconds(lease_secs))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let ce: Json<serde_json::Value> = r.try_get("cloudevent")?;
+            let seq: i64 = r.try_get("seq")?;
+            out.push((
+                seq,
+                OutboxRow {
+                    id: r.try_get("id")?,
+                    task_id: TaskId(r.try_get("task_id")?),
+                    cloudevent: ce.0,
+                    attempts: r.try_get("attempts")?,
+                },
+            ));
+        }
+        out.sort_by_key(|(seq, _)| *seq);
+        Ok(out.into_iter().map(|(_, r)| r).collect())
+    }
+
+    async fn outbox_published(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn outbox_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(error.chars().take(1000).collect::<String>())
+            .bind(retry_at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn outbox_pending(&self) -> Result<u64, StoreError> {
+        count(
+            &sqlx::query("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    async fn record_audit(
+        &self,
+        ev: &IncomingEvent,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(ev.id)
+        .bind(&ev.owner)
+        .bind(ev.task_id.0)
+        .bind(ev.event_type.as_str())
+        .bind(&ev.source)
+        .bind(ev.time)
+        .bind(now)
+        .bind(Json(&ev.payload))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn spawn_next(
+        &self,
+        from: TaskId,
+        next: &Task,
+        event_id: Uuid,
+        events: &[DomainEvent],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let link = sqlx::query(
+            "INSERT INTO recurrence_links (task_id, next_task_id, event_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (task_id) DO NOTHING",
+        )
+        .bind(from.0)
+        .bind(next.id.0)
+        .bind(event_id)
+        .bind(next.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if link.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let sql = format!(
+            "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
+            Dialect::Postgres.placeholders(1, 21)
+        );
+        bind_raw(sqlx::query(AssertSqlSafe(sql)), &RawTask::from_task(next))
+            .execute(&mut *tx)
+            .await?;
+        insert_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn record_notification(
+        &self,
+        n: &Notification,
+        deliver: bool,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO notifications (id, event_id, owner_id, task_id, title, message, due_at, created_at, next_delivery_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(n.id)
+        .bind(n.event_id)
+        .bind(&n.owner)
+        .bind(n.task_id.0)
+        .bind(&n.title)
+        .bind(&n.message)
+        .bind(n.due_at)
+        .bind(n.created_at)
+        .bind(deliver.then_some(n.created_at))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn fire_due_reminders(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        source: &str,
+    ) -> Result<Vec<Task>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!(
+            "UPDATE tasks SET reminder_fired_at = $1 WHERE id IN ( \
+               SELECT id FROM tasks WHERE reminder_at <= $1 AND reminder_fired_at IS NULL AND completed_at IS NULL \
+               ORDER BY reminder_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {TASK_COLUMNS}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let tasks = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let events: Vec<DomainEvent> = tasks
+            .iter()
+            .map(|t| DomainEvent::reminder_due(t, source, now))
+            .collect();
+        insert_events(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok(tasks)
+    }
+
+    async fn history(
+        &self,
+        owner: &OwnerId,
+        task: TaskId,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<AuditEntry>, u64), StoreError> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE task_id = $1 AND owner_id = $2 ORDER BY occurred_at, seq LIMIT $3 OFFSET $4"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(task.0)
+            .bind(owner.as_str())
+            .bind(i64::from(limit))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await?;
+        let total = count(
+            &sqlx::query("SELECT COUNT(*) FROM audit_log WHERE task_id = $1 AND owner_id = $2")
+                .bind(task.0)
+                .bind(owner.as_str())
+                .fetch_one(self.pool())
+                .await?,
+        )?;
+        Ok((rows.iter().map(audit).collect::<Result<_, _>>()?, total))
+    }
+
+    async fn activity(
+        &self,
+        owner: &OwnerId,
+        q: &ActivityQuery,
+    ) -> Result<(Vec<AuditEntry>, u64), StoreError> {
+        let filter = "owner_id = $1 AND ($2::text IS NULL OR event_type = $2) AND ($3::uuid IS NULL OR task_id = $3)";
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {filter} ORDER BY seq DESC LIMIT $4 OFFSET $5"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(owner.as_str())
+            .bind(q.event_type.as_deref())
+            .bind(q.task_id.map(|t| t.0))
+            .bind(i64::from(q.limit))
+            .bind(i64::try_from(q.offset).unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await?;
+        let total = count(
+            &sqlx::query(AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM audit_log WHERE {filter}"
+            )))
+            .bind(owner.as_str())
+            .bind(q.event_type.as_deref())
+            .bind(q.task_id.map(|t| t.0))
+            .fetch_one(self.pool())
+            .await?,
+        )?;
+        Ok((rows.iter().map(audit).collect::<Result<_, _>>()?, total))
+    }
+
+    async fn notifications(
+        &self,
+        owner: &OwnerId,
+        unread_only: bool,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<Notification>, u64), StoreError> {
+        let filter = "owner_id = $1 AND (NOT $2 OR read_at IS NULL)";
+        let sql = format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(owner.as_str())
+            .bind(unread_only)
+            .bind(i64::from(limit))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await?;
+        let total = count(
+            &sqlx::query(AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM notifications WHERE {filter}"
+            )))
+            .bind(owner.as_str())
+            .bind(unread_only)
+            .fetch_one(self.pool())
+            .await?,
+        )?;
+        Ok((
+            rows.iter().map(notification).collect::<Result<_, _>>()?,
+            total,
+        ))
+    }
+
+    async fn mark_notification_read(
+        &self,
+        owner: &OwnerId,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE notifications SET read_at = COALESCE(read_at, $3) WHERE id = $1 AND owner_id = $2")
+            .bind(id)
+            .bind(owner.as_str())
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_secs: i64,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let sql = format!(
+            "UPDATE notifications SET next_delivery_at = $3 WHERE id IN ( \
+               SELECT id FROM notifications WHERE delivered_at IS NULL AND next_delivery_at <= $1 \
+               ORDER BY next_delivery_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {NOTIFICATION_COLUMNS}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(now)
+            .bind(i64::from(limit))
+            .bind(now + Duration::seconds(lease_secs))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(notification).collect()
+    }
+
+    async fn delivery_result(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        match error {
+            None => sqlx::query("UPDATE notifications SET delivered_at = $2, next_delivery_at = NULL WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(self.pool())
+                .await?,
+            Some(e) => sqlx::query(
+                "UPDATE notifications SET delivery_attempts = delivery_attempts + 1, last_error = $2, next_delivery_at = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(e.chars().take(1000).collect::<String>())
+            .bind(retry_at)
+            .execute(self.pool())
+            .await?,
+        };
+        Ok(())
+    }
+}
