@@ -244,3 +244,114 @@ async fn the_server_binds_loopback_by_default() {
         server.base
     );
 }
+
+/// Polls `check` every 100 ms for up to `secs` seconds.
+async fn eventually<F, Fut>(secs: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn events_flow_in_process_reminders_recurrence_and_history() {
+    let server = Server::start(&[("REMINDER_INTERVAL_MS", "200")]);
+    let http = reqwest::Client::new();
+
+    // A reminder due in 2 seconds becomes a notification.
+    let soon = (chrono_like_now_plus(2)).to_string();
+    let t: Value = http
+        .post(server.url("/api/tasks"))
+        .json(&json!({"title": "call the dentist", "reminder_at": soon}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let notified = eventually(10, || async {
+        let n: Value = http
+            .get(server.url("/api/notifications"))
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        n["total"] == 1 && n["notifications"][0]["task_id"] == t["id"]
+    })
+    .await;
+    assert!(
+        notified,
+        "no notification within 10 s of a reminder due in 2 s"
+    );
+
+    // Completing a recurring task creates its next occurrence, once.
+    let r: Value = http.post(server.url("/api/tasks")).json(&json!({"title": "water plants", "recurrence_rule": "FREQ=WEEKLY;BYDAY=MO,TH", "due_date": "2026-12-03T18:00:00+01:00", "timezone": "Europe/Berlin"}))
+        .send().await.expect("create").json().await.expect("json");
+    let rid = r["id"].as_str().expect("id").to_string();
+    http.post(server.url(&format!("/api/tasks/{rid}/complete")))
+        .send()
+        .await
+        .expect("complete");
+    let series_url = server.url(&format!("/api/tasks?series_id={rid}&sort_by=due_date"));
+    let next = eventually(10, || async {
+        let s: Value = http
+            .get(&series_url)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        s["total"] == 2
+    })
+    .await;
+    assert!(next, "the next occurrence did not appear");
+    let s: Value = http
+        .get(&series_url)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        s["tasks"][1]["due_date"], "2026-12-07T17:00:00Z",
+        "Monday 18:00 Berlin"
+    );
+    assert_eq!(s["tasks"][1]["status"], "pending");
+
+    // The history holds every event of the task.
+    let complete = eventually(10, || async {
+        let h: Value = http
+            .get(server.url(&format!("/api/tasks/{rid}/history")))
+            .send()
+            .await
+            .expect("h")
+            .json()
+            .await
+            .expect("json");
+        let types: Vec<&str> = h["events"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["event_type"].as_str()).collect())
+            .unwrap_or_default();
+        types == ["task.created", "task.completed", "task.recurring.triggered"]
+    })
+    .await;
+    assert!(complete, "history incomplete");
+}
+
+/// Now plus `secs` seconds as RFC 3339 UTC.
+fn chrono_like_now_plus(secs: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(secs))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

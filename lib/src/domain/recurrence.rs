@@ -68,7 +68,7 @@ impl RecurrenceRule {
             return Err(err("FREQ must be HOURLY or slower".into()));
         }
         let probe_start = rrule::Tz::UTC
-            .with_ymd_and_hms(2026, 1, 1, 9, 0, 0)
+            .with_ymd_and_hms(1900, 1, 1, 9, 0, 0)
             .single()
             .ok_or_else(|| err("internal: probe date".into()))?;
         if parsed.get_interval() == 0 {

@@ -1,0 +1,716 @@
+//! The event side against real databases (SQLite and PostgreSQL): the outbox relay, the three
+//! consumers under redelivery, replay and re-completion, reminders fired once across concurrent
+//! schedulers, Dapr's delivery contract on `on_task_event`, and `Idempotency-Key`.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tasks::app::events::{Consumers, Outcome, Relay, fire_reminders};
+use tasks::domain::event::IncomingEvent;
+use tasks::domain::{OwnerId, TaskId};
+use tasks::http::{self, AppState, ServiceOptions};
+use tasks::ports::{ActivityQuery, PublishError, Publisher};
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+/// Every backend the suite can reach: SQLite always, PostgreSQL when configured.
+async fn backends() -> Vec<(String, support::TempDir)> {
+    let dir = support::TempDir::new();
+    let mut v = vec![(support::sqlite_url(&dir), dir)];
+    if let Some(pg) = support::pg_url().await {
+        v.push((pg, support::TempDir::new()));
+    }
+    v
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut b = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = app
+        .clone()
+        .oneshot(b.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// The all-in-one router over `state`.
+fn app(state: &AppState) -> axum::Router {
+    let mut routes = axum::Router::new();
+    for f in http::ALL_FUNCTIONS {
+        routes = routes.merge((f.routes)());
+    }
+    http::service(routes, state.clone(), &ServiceOptions::default())
+}
+
+async fn history(app: &axum::Router, id: &str) -> Vec<String> {
+    let (s, v) = call(app, "GET", &format!("/api/tasks/{id}/history"), None, &[]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["event_type"].as_str().expect("type").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_change_reaches_the_audit_log_in_order() {
+    for (url, _dir) in backends().await {
+        let state = support::state(support::stores(&url).await);
+        let app = app(&state);
+        let (_, t) = call(
+            &app,
+            "POST",
+            "/api/tasks",
+            Some(json!({"title": "audited"})),
+            &[],
+        )
+        .await;
+        let id = t["id"].as_str().expect("id").to_string();
+        call(
+            &app,
+            "PATCH",
+            &format!("/api/tasks/{id}"),
+            Some(json!({"priority": "high"})),
+            &[],
+        )
+        .await;
+        call(
+            &app,
+            "POST",
+            &format!("/api/tasks/{id}/complete"),
+            None,
+            &[],
+        )
+        .await;
+        call(&app, "DELETE", &format!("/api/tasks/{id}"), None, &[]).await;
+        assert_eq!(
+            state.events.outbox_pending().await.expect("pending"),
+            4,
+            "{url}: four events wait in the outbox"
+        );
+        assert_eq!(state.relay.pass().await.expect("relay"), 4);
+        assert_eq!(state.events.outbox_pending().await.expect("pending"), 0);
+        assert_eq!(
+            history(&app, &id).await,
+            vec![
+                "task.created",
+                "task.updated",
+                "task.completed",
+                "task.deleted"
+            ],
+            "{url}"
+        );
+        let (_, v) = call(&app, "GET", &format!("/api/tasks/{id}/history"), None, &[]).await;
+        assert_eq!(
+            v["events"][1]["payload"]["changed"],
+            json!({"priority": "high"}),
+            "task.updated carries only the changed fields"
+        );
+        let (_, feed) = call(
+            &app,
+            "GET",
+            "/api/activity?event_type=task.deleted",
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(feed["total"], 1);
+        let (s, _) = call(
+            &app,
+            "GET",
+            &format!("/api/tasks/{}/history", TaskId::new()),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+}
+
+/// A publisher that can be switched off, standing in for a broker outage.
+struct Flaky {
+    up: AtomicBool,
+    inner: Arc<dyn Publisher>,
+    seen: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait]
+impl Publisher for Flaky {
+    async fn publish(&self, ce: &Value, key: &str) -> Result<(), PublishError> {
+        if !self.up.load(Ordering::SeqCst) {
+            return Err(PublishError::Transport("broker down".into()));
+        }
+        self.seen.lock().expect("lock").push((
+            key.to_string(),
+            ce["type"].as_str().unwrap_or("").to_string(),
+        ));
+        self.inner.publish(ce, key).await
+    }
+}
+
+#[tokio::test]
+async fn an_outage_delays_events_but_loses_none_and_keeps_each_tasks_order() {
+    for (url, _dir) in backends().await {
+        let stores = support::stores(&url).await;
+        let state = support::state(stores.clone());
+        let app = app(&state);
+        let consumers = Consumers::new(
+            stores.events.clone(),
+            "test",
+            Arc::new(Notify::new()),
+            false,
+        );
+        let flaky = Arc::new(Flaky {
+            up: AtomicBool::new(false),
+            inner: Arc::new(tasks::app::events::InProcessPublisher::new(consumers)),
+            seen: Default::default(),
+        });
+        let relay = Relay::new(
+            stores.events.clone(),
+            flaky.clone(),
+            Arc::new(Notify::new()),
+        );
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let (s, t) = call(
+                &app,
+                "POST",
+                "/api/tasks",
+                Some(json!({"title": format!("t{i}")})),
+                &[],
+            )
+            .await;
+            assert_eq!(
+                s,
+                StatusCode::CREATED,
+                "writes succeed while the broker is down"
+            );
+            let id = t["id"].as_str().expect("id").to_string();
+            call(
+                &app,
+                "POST",
+                &format!("/api/tasks/{id}/complete"),
+                None,
+                &[],
+            )
+            .await;
+            ids.push(id);
+        }
+        assert_eq!(relay.pass().await.expect("relay"), 0);
+        assert_eq!(
+            stores.events.outbox_pending().await.expect("pending"),
+            10,
+            "{url}: nothing lost, nothing sent"
+        );
+        flaky.up.store(true, Ordering::SeqCst);
+        // Failed rows wait for their backoff; make them due now by passing a few times.
+        let mut sent = 0;
+        for _ in 0..40 {
+            sent += relay.pass().await.expect("relay");
+            if sent == 10 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(sent, 10, "{url}: every event published after the outage");
+        let seen = flaky.seen.lock().expect("lock").clone();
+        for id in &ids {
+            let types: Vec<&str> = seen
+                .iter()
+                .filter(|(k, _)| k == id)
+                .map(|(_, t)| t.as_str())
+                .collect();
+            assert_eq!(
+                types,
+                vec!["task.created", "task.completed"],
+                "{url}: per-task order kept"
+            );
+            assert_eq!(history(&app, id).await.len(), 2);
+        }
+    }
+}
+
+#[tokio::test]
+async fn redelivered_replayed_and_reordered_events_change_nothing() {
+    for (url, _dir) in backends().await {
+        let state = support::state(support::stores(&url).await);
+        let app = app(&state);
+        let (_, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": "weekly review", "recurrence_rule": "weekly", "due_date": "2026-12-04T16:00:00+01:00", "timezone": "Europe/Paris"})), &[]).await;
+        let id = t["id"].as_str().expect("id").to_string();
+        call(
+            &app,
+            "POST",
+            &format!("/api/tasks/{id}/complete"),
+            None,
+            &[],
+        )
+        .await;
+        // Capture the two CloudEvents from the outbox, then deliver them many times, out of order.
+        let rows = state
+            .events
+            .claim_outbox(tasks::domain::time::now(), 10, 1)
+            .await
+            .expect("claim");
+        assert_eq!(
+            rows.len(),
+            1,
+            "one task: only the head of its queue is claimable"
+        );
+        let created = rows[0].cloudevent.clone();
+        state
+            .events
+            .outbox_published(rows[0].id, tasks::domain::time::now())
+            .await
+            .expect("mark");
+        let rows = state
+            .events
+            .claim_outbox(tasks::domain::time::now(), 10, 1)
+            .await
+            .expect("claim");
+        let completed = rows[0].cloudevent.clone();
+        state
+            .events
+            .outbox_published(rows[0].id, tasks::domain::time::now())
+            .await
+            .expect("mark");
+        for ce in [&completed, &created, &completed, &completed, &created] {
+            let ev = IncomingEvent::from_cloudevent(ce).expect("readable");
+            assert_eq!(state.consumers.handle(&ev).await, Outcome::Done);
+        }
+        assert_eq!(
+            history(&app, &id).await,
+            vec!["task.created", "task.completed"],
+            "{url}: one audit row per event"
+        );
+        let (_, series) = call(
+            &app,
+            "GET",
+            &format!("/api/tasks?series_id={id}&sort_by=due_date"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(series["total"], 2, "{url}: exactly one next occurrence");
+        let next = &series["tasks"][1];
+        assert_eq!(
+            next["due_date"], "2026-12-11T15:00:00Z",
+            "next Friday 16:00 Paris time"
+        );
+        assert_eq!(next["occurrence"], 2);
+        // Un-complete and re-complete the same occurrence: still one successor.
+        call(
+            &app,
+            "POST",
+            &format!("/api/tasks/{id}/complete"),
+            None,
+            &[],
+        )
+        .await;
+        call(
+            &app,
+            "POST",
+            &format!("/api/tasks/{id}/complete"),
+            None,
+            &[],
+        )
+        .await;
+        state.relay.pass().await.expect("relay");
+        let (_, series) = call(
+            &app,
+            "GET",
+            &format!("/api/tasks?series_id={id}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(
+            series["total"], 2,
+            "{url}: re-completion creates nothing more"
+        );
+        let (_, feed) = call(
+            &app,
+            "GET",
+            "/api/activity?event_type=task.recurring.triggered",
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(feed["total"], 1);
+        assert_eq!(
+            feed["events"][0]["payload"]["next_due_date"],
+            "2026-12-11T15:00:00Z"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_reminder_fires_once_even_with_concurrent_schedulers_and_rearms_when_moved() {
+    for (url, _dir) in backends().await {
+        let state = support::state(support::stores(&url).await);
+        let app = app(&state);
+        let past = "2026-01-01T08:00:00Z";
+        let mut ids = Vec::new();
+        for i in 0..20 {
+            let (_, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": format!("r{i}"), "reminder_at": past, "due_date": "2026-01-01T09:00:00Z"})), &[]).await;
+            ids.push(t["id"].as_str().expect("id").to_string());
+        }
+        let (_, done) = call(
+            &app,
+            "POST",
+            "/api/tasks",
+            Some(json!({"title": "done", "reminder_at": past, "status": "completed"})),
+            &[],
+        )
+        .await;
+        let fired = Arc::new(AtomicUsize::new(0));
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let (events, fired) = (state.events.clone(), fired.clone());
+            handles.push(tokio::spawn(async move {
+                let n = fire_reminders(&events, "scheduler", &Notify::new())
+                    .await
+                    .expect("fire");
+                fired.fetch_add(n, Ordering::SeqCst);
+            }));
+        }
+        for h in handles {
+            h.await.expect("join");
+        }
+        assert_eq!(
+            fired.load(Ordering::SeqCst),
+            20,
+            "{url}: each due reminder fired exactly once; completed tasks are disarmed"
+        );
+        state.relay.pass().await.expect("relay");
+        let (_, n) = call(&app, "GET", "/api/notifications?unread=true", None, &[]).await;
+        assert_eq!(
+            (n["total"].as_u64(), n["unread"].as_u64()),
+            (Some(20), Some(20)),
+            "{url}"
+        );
+        assert!(
+            n["notifications"][0]["message"]
+                .as_str()
+                .expect("msg")
+                .contains("is due")
+        );
+        assert!(
+            !history(&app, done["id"].as_str().expect("id"))
+                .await
+                .contains(&"task.reminder.due".to_string())
+        );
+        // Redelivering a reminder event creates no second notification.
+        let (_, feed) = call(
+            &app,
+            "GET",
+            "/api/activity?event_type=task.reminder.due&limit=1",
+            None,
+            &[],
+        )
+        .await;
+        let ev_id = feed["events"][0]["id"].as_str().expect("id");
+        let task_id = feed["events"][0]["task_id"].as_str().expect("task");
+        let replay = json!({"specversion": "1.0", "id": ev_id, "type": "task.reminder.due", "source": "x", "time": past,
+            "data": {"event_type": "task.reminder.due", "task_id": task_id, "payload": {"title": "r"}}});
+        state
+            .consumers
+            .handle(&IncomingEvent::from_cloudevent(&replay).expect("ev"))
+            .await;
+        let (_, n) = call(&app, "GET", "/api/notifications", None, &[]).await;
+        assert_eq!(n["total"], 20);
+        // Moving the reminder re-arms it; marking read works.
+        call(
+            &app,
+            "PATCH",
+            &format!("/api/tasks/{}", ids[0]),
+            Some(json!({"reminder_at": "2026-01-01T08:30:00Z"})),
+            &[],
+        )
+        .await;
+        assert_eq!(
+            fire_reminders(&state.events, "scheduler", &Notify::new())
+                .await
+                .expect("fire"),
+            1,
+            "{url}"
+        );
+        let nid = n["notifications"][0]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let (s, _) = call(
+            &app,
+            "POST",
+            &format!("/api/notifications/{nid}/read"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (_, n) = call(&app, "GET", "/api/notifications?unread=true", None, &[]).await;
+        assert_eq!(n["total"], 19);
+    }
+}
+
+fn event_fn(state: &AppState) -> axum::Router {
+    http::service(
+        (http::on_task_event::FUNCTION.routes)(),
+        state.clone(),
+        &ServiceOptions::default(),
+    )
+}
+
+#[tokio::test]
+async fn on_task_event_answers_by_daprs_delivery_contract() {
+    let dir = support::TempDir::new();
+    let stores = support::stores(&support::sqlite_url(&dir)).await;
+    let state = support::state(stores.clone());
+    let f = event_fn(&state);
+    let (s, sub) = call(&f, "GET", "/dapr/subscribe", None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(sub[0]["topic"], "task-events");
+    assert_eq!(sub[0]["deadLetterTopic"], "task-events-dlq");
+
+    let task = TaskId::new().to_string();
+    let good = json!({"specversion": "1.0", "id": uuid::Uuid::now_v7().to_string(), "type": "task.created", "source": "create-task",
+        "time": "2026-01-01T00:00:00Z", "datacontenttype": "application/json", "topic": "task-events", "pubsubname": "pubsub",
+        "data": {"event_type": "task.created", "task_id": task, "payload": {"title": "x"}}});
+    for _ in 0..3 {
+        let (s, v) = call(
+            &f,
+            "POST",
+            "/events/task-events",
+            Some(good.clone()),
+            &[("content-type", "application/cloudevents+json")],
+        )
+        .await;
+        assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("SUCCESS")));
+    }
+    let (entries, total) = state
+        .events
+        .activity(
+            &OwnerId::local(),
+            &ActivityQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("feed");
+    assert_eq!(
+        (entries.len(), total),
+        (1, 1),
+        "three deliveries, one audit entry"
+    );
+
+    let mut unknown = good.clone();
+    unknown["type"] = json!("task.exploded");
+    unknown["id"] = json!(uuid::Uuid::now_v7().to_string());
+    for bad in [json!({"not": "an event"}), unknown, json!([1, 2])] {
+        let (s, v) = call(&f, "POST", "/events/task-events", Some(bad.clone()), &[]).await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::OK, Some("DROP")),
+            "{bad}"
+        );
+    }
+    let raw = Request::post("/events/task-events")
+        .body(Body::from("{{{ not json"))
+        .expect("req");
+    let resp = f.clone().oneshot(raw).await.expect("resp");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let huge = Request::post("/events/task-events")
+        .body(Body::from(vec![b' '; 2 * 1024 * 1024]))
+        .expect("req");
+    let resp = f.clone().oneshot(huge).await.expect("resp");
+    let v: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes())
+            .expect("json");
+    assert_eq!(
+        v["status"], "DROP",
+        "an oversized event can never be processed"
+    );
+
+    for (route, method) in [
+        ("/cron/reminders", "POST"),
+        ("/cron/outbox", "POST"),
+        ("/cron/reminders", "OPTIONS"),
+    ] {
+        let (s, _) = call(&f, method, route, None, &[]).await;
+        assert_eq!(s, StatusCode::OK, "{method} {route}");
+    }
+
+    // A transient failure (the database is unreachable) is RETRY, never SUCCESS or DROP.
+    let lite = Arc::new(
+        tasks::storage::SqliteTaskStore::connect(&support::sqlite_url(&dir))
+            .await
+            .expect("open"),
+    );
+    let broken = support::state(tasks::storage::Stores {
+        tasks: lite.clone(),
+        events: lite.clone(),
+    });
+    lite.pool().close().await;
+    let mut again = good.clone();
+    again["id"] = json!(uuid::Uuid::now_v7().to_string());
+    let (s, v) = call(
+        &event_fn(&broken),
+        "POST",
+        "/events/task-events",
+        Some(again),
+        &[],
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("RETRY")));
+}
+
+#[tokio::test]
+async fn the_app_token_is_required_when_configured() {
+    let dir = support::TempDir::new();
+    let stores = support::stores(&support::sqlite_url(&dir)).await;
+    let state = tasks::runtime::assemble(
+        stores,
+        tasks::runtime::Wiring {
+            source: "t",
+            dapr: None,
+            app_api_token: Some("s3cret".into()),
+        },
+    );
+    let f = event_fn(&state);
+    for (method, route) in [
+        ("GET", "/dapr/subscribe"),
+        ("POST", "/events/task-events"),
+        ("POST", "/cron/reminders"),
+        ("POST", "/cron/outbox"),
+    ] {
+        let (s, _) = call(&f, method, route, Some(json!({})), &[]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{route} without a token");
+        let (s, _) = call(
+            &f,
+            method,
+            route,
+            Some(json!({})),
+            &[("dapr-api-token", "wrong!")],
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{route} with a wrong token");
+        let (s, _) = call(
+            &f,
+            method,
+            route,
+            Some(json!({})),
+            &[("dapr-api-token", "s3cret")],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{route} with the token");
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_first_response() {
+    let dir = support::TempDir::new();
+    let state = support::state(support::stores(&support::sqlite_url(&dir)).await);
+    let app = app(&state);
+    let body = json!({"title": "pay rent"});
+    let (s1, first) = call(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(body.clone()),
+        &[("idempotency-key", "k-1")],
+    )
+    .await;
+    let (s2, second) = call(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(body.clone()),
+        &[("idempotency-key", "k-1")],
+    )
+    .await;
+    assert_eq!((s1, s2), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(
+        first["id"], second["id"],
+        "the retry gets the first task, not a new one"
+    );
+    let (_, list) = call(&app, "GET", "/api/tasks", None, &[]).await;
+    assert_eq!(list["total"], 1);
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(json!({"title": "other"})),
+        &[("idempotency-key", "k-1")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(body.clone()),
+        &[("idempotency-key", "k-2")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "a new key is a new request");
+    let id = first["id"].as_str().expect("id");
+    let (d1, _) = call(
+        &app,
+        "DELETE",
+        &format!("/api/tasks/{id}"),
+        None,
+        &[("idempotency-key", "del-1")],
+    )
+    .await;
+    let (d2, _) = call(
+        &app,
+        "DELETE",
+        &format!("/api/tasks/{id}"),
+        None,
+        &[("idempotency-key", "del-1")],
+    )
+    .await;
+    assert_eq!(
+        (d1, d2),
+        (StatusCode::NO_CONTENT, StatusCode::NO_CONTENT),
+        "a retried delete does not turn into a 404"
+    );
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(body),
+        &[("idempotency-key", "bad key with spaces")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
