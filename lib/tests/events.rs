@@ -714,3 +714,28 @@ async fn an_idempotency_key_replays_the_first_response() {
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_requests_traceparent_travels_with_its_event() {
+    let dir = support::TempDir::new();
+    let state = support::state(support::stores(&support::sqlite_url(&dir)).await);
+    let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    call(
+        &app(&state),
+        "POST",
+        "/api/tasks",
+        Some(json!({"title": "traced"})),
+        &[("traceparent", tp)],
+    )
+    .await;
+    let rows = state
+        .events
+        .claim_outbox(tasks::domain::time::now(), 10, 1)
+        .await
+        .expect("claim");
+    assert_eq!(rows[0].cloudevent["traceparent"], tp);
+    assert_eq!(
+        rows[0].cloudevent["partitionkey"],
+        rows[0].task_id.to_string()
+    );
+}

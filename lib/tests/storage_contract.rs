@@ -443,3 +443,23 @@ async fn urls() -> Vec<String> {
     }
     v
 }
+
+#[tokio::test]
+async fn replicas_starting_at_once_migrate_safely() {
+    // Several processes opening a fresh database at the same moment: migrations run once, under
+    // sqlx's advisory lock on PostgreSQL and SQLite's write lock, and every opener succeeds.
+    for url in urls().await {
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let url = url.clone();
+            handles.push(tokio::spawn(async move {
+                tasks::storage::open(&url, 2).await.map(|_| ())
+            }));
+        }
+        for h in handles {
+            h.await
+                .expect("join")
+                .unwrap_or_else(|e| panic!("{url}: concurrent open failed: {e:?}"));
+        }
+    }
+}

@@ -41,6 +41,11 @@ impl SqliteTaskStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let lock_path = {
+            let mut p = opts.get_filename().as_os_str().to_owned();
+            p.push(".migrate-lock");
+            std::path::PathBuf::from(p)
+        };
         let pool = SqlitePoolOptions::new()
             // An in-memory database exists once per connection: keep exactly one.
             .max_connections(if in_memory { 1 } else { 8 })
@@ -57,6 +62,13 @@ impl SqliteTaskStore {
             })
             .connect_with(opts)
             .await?;
+        // SQLite's migrator takes no lock: serialise processes (and pools) that open the same
+        // file at once with an advisory lock on a sibling file.
+        let _guard = if in_memory {
+            None
+        } else {
+            Some(migration_lock(&lock_path).await?)
+        };
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
         Ok(Self { pool })
     }
@@ -65,6 +77,23 @@ impl SqliteTaskStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// Holds an exclusive lock on `path` until dropped.
+async fn migration_lock(path: &std::path::Path) -> Result<std::fs::File, StoreError> {
+    let path = path.to_path_buf();
+    let io =
+        |e: std::io::Error| StoreError::Corrupt(format!("migration lock {}: {e}", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("migration lock: {e}")))?
+        .map_err(|e| StoreError::Corrupt(format!("migration lock: {e}")))
 }
 
 fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
