@@ -42,7 +42,7 @@ rust() {
 
 ui() {
   bash ui/scripts/ensure-chromium.sh &&
-    (cd ui && npm ci --no-audit --no-fund && npm run typecheck && npm test && npm run build) &&
+    (cd ui && npm ci --no-audit --no-fund && npm run typecheck && npm test && npm run build && npm run size) &&
     cargo build --locked -p all_in_one &&
     (cd ui && TODO_BIN="$REPO/target/debug/todo" npm run test:e2e)
 }
