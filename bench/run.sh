@@ -79,5 +79,8 @@ sleep 1
 say "rss idle todo $(rss_kb "$aio_pid") kB"
 suite "all-in-one-sqlite" http://127.0.0.1:18100 http://127.0.0.1:18100
 say "rss peak todo $(hwm_kb "$aio_pid") kB"
+# Create -> audit entry through the in-process pipeline, at a steady 200 creates/s.
+say "all-in-one-sqlite paced $("$LG" run --base http://127.0.0.1:18100 --scenario create --concurrency 8 --rate 200 --seconds "$SECS")"
+say "all-in-one-sqlite $("$LG" audit-latency --base http://127.0.0.1:18100 --events 1000)"
 kill "$aio_pid"; rm -rf "$DATA"
 say "# done"

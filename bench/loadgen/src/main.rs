@@ -4,6 +4,7 @@
 //! loadgen run    --base URL --scenario create|get|list|search --concurrency N --seconds S [--rate R]
 //! loadgen seed   --base URL --count N            (creates N varied tasks, prints nothing else)
 //! loadgen startup --url URL -- CMD ARGS...       (ms from spawn to the first 200 from URL)
+//! loadgen audit-latency --base URL --events N    (event time -> audit record, over the last N events)
 //! ```
 //! `run` prints one line: scenario, concurrency, requests, errors, rate/s, p50/p90/p99/max ms.
 //! Without `--rate` it is closed-loop (each worker sends its next request when the last returns);
@@ -253,6 +254,72 @@ async fn startup(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Pipeline latency from the audit log itself: `recorded_at - timestamp` of the newest events.
+async fn audit_latency(args: &Args) -> anyhow::Result<()> {
+    let base = args.get("--base").context("--base")?.trim_end_matches('/').to_string();
+    let want = args.num("--events", 1000)?;
+    let client = reqwest::Client::new();
+    let mut lat = Vec::new();
+    let mut offset = 0;
+    while (lat.len() as u64) < want {
+        let page: serde_json::Value = client
+            .get(format!("{base}/api/activity?event_type=task.created&limit=200&offset={offset}"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let events = page["events"].as_array().cloned().unwrap_or_default();
+        if events.is_empty() {
+            break;
+        }
+        for e in &events {
+            let parse = |k: &str| e[k].as_str().and_then(|s| s.parse::<chrono_free::Ts>().ok());
+            if let (Some(t), Some(r)) = (parse("timestamp"), parse("recorded_at")) {
+                lat.push(Duration::from_secs_f64((r.0 - t.0).max(0.0)));
+            }
+        }
+        offset += events.len();
+    }
+    lat.sort();
+    println!(
+        "audit-latency events={} p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",
+        lat.len(),
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.90),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+    Ok(())
+}
+
+/// Just enough RFC 3339 (UTC `Z`) parsing for the audit timestamps, as seconds since the epoch.
+mod chrono_free {
+    pub struct Ts(pub f64);
+    impl std::str::FromStr for Ts {
+        type Err = ();
+        fn from_str(s: &str) -> Result<Self, ()> {
+            // YYYY-MM-DDTHH:MM:SS(.fff)Z
+            let s = s.strip_suffix('Z').ok_or(())?;
+            let (date, time) = s.split_once('T').ok_or(())?;
+            let mut d = date.split('-').map(|x| x.parse::<i64>());
+            let (y, m, day) = (d.next().ok_or(())?.map_err(|_| ())?, d.next().ok_or(())?.map_err(|_| ())?, d.next().ok_or(())?.map_err(|_| ())?);
+            let mut t = time.split(':');
+            let h: f64 = t.next().ok_or(())?.parse().map_err(|_| ())?;
+            let mi: f64 = t.next().ok_or(())?.parse().map_err(|_| ())?;
+            let sec: f64 = t.next().ok_or(())?.parse().map_err(|_| ())?;
+            // Days from civil (Howard Hinnant).
+            let y = if m <= 2 { y - 1 } else { y };
+            let era = y.div_euclid(400);
+            let yoe = y - era * 400;
+            let mp = (m + 9) % 12;
+            let doy = (153 * mp + 2) / 5 + day - 1;
+            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+            let days = era * 146_097 + doe - 719_468;
+            Ok(Ts(days as f64 * 86_400.0 + h * 3600.0 + mi * 60.0 + sec))
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args(std::env::args().skip(1).collect());
@@ -260,6 +327,7 @@ async fn main() -> anyhow::Result<()> {
         Some("run") => run(&args).await,
         Some("seed") => seed(&args).await,
         Some("startup") => startup(&args).await,
+        Some("audit-latency") => audit_latency(&args).await,
         _ => bail!("usage: loadgen run|seed|startup ... (see the module docs)"),
     }
 }
