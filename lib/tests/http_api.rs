@@ -432,6 +432,7 @@ async fn list_filters_sorts_pages_and_rejects_bad_parameters() {
         "limit=1000",
         "offset=-1",
         "status=done",
+        "search=a%00b",
         "priority=9",
     ] {
         let (s, _, v) = api

@@ -306,6 +306,8 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, Validat
             "search" => {
                 if v.chars().count() > MAX_SEARCH_CHARS {
                     bad(format!("must be at most {MAX_SEARCH_CHARS} characters"));
+                } else if v.chars().any(char::is_control) {
+                    bad("must not contain control characters".into());
                 } else {
                     q.search = Some(v.to_string());
                 }
