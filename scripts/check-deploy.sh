@@ -268,7 +268,8 @@ apiserver_dry_run() {
   gw_dir="$(go_module_dir sigs.k8s.io/gateway-api "$GATEWAY_API_VERSION")"
   bash "$REPO_ROOT/tools/deploycheck/apiserver_check.sh" "$TOOLS_BIN" "$OUT/apiserver" \
     --crds "$dapr_dir/charts/dapr/crds" --crds "$gw_dir/config/crd/standard" \
-    --must-reject "$REPO_ROOT/tools/deploycheck/testdata/apiserver-rejects.yaml" -- "$OUT"/*.yaml
+    --must-reject "$REPO_ROOT/tools/deploycheck/testdata/apiserver-rejects.yaml" \
+    --chart "$CHART" --values "$CHART/ci/default-values.yaml" -- "$OUT"/*.yaml
 }
 
 policy_rendered() {

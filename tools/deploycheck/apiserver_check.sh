@@ -6,7 +6,12 @@
 # cannot: the API server's own defaulting and validation, CRD structural schemas and their CEL
 # rules (x-kubernetes-validations), and Pod Security admission on every pod template.
 #
-# Usage: apiserver_check.sh BIN_DIR WORK_DIR --crds DIR [--crds DIR...] [--must-reject FILE] -- FILE...
+# With --chart DIR (and --values FILE), also installs the chart for real with helm (no controllers
+# run, so no pods start) and upgrades it: the generated Dapr tokens must survive the upgrade (lookup),
+# an unchanged upgrade must not roll the Deployments, a config change must (checksum annotations).
+#
+# Usage: apiserver_check.sh BIN_DIR WORK_DIR --crds DIR [--crds DIR...] [--must-reject FILE]
+#                           [--chart DIR [--values FILE]] -- FILE...
 # Exits non-zero on any rejected object or any Pod Security warning in FILE..., and when any
 # document of the --must-reject fixture is accepted without a warning (so the check cannot pass by
 # checking nothing). Stops what it started (by PID).
@@ -17,10 +22,14 @@ WORK="$2"
 shift 2
 CRD_DIRS=()
 MUST_REJECT=""
+CHART=""
+CHART_VALUES=""
 while [[ $# -gt 0 && "$1" != "--" ]]; do
   case "$1" in
     --crds) CRD_DIRS+=("$2"); shift 2 ;;
     --must-reject) MUST_REJECT="$2"; shift 2 ;;
+    --chart) CHART="$2"; shift 2 ;;
+    --values) CHART_VALUES="$2"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -33,9 +42,18 @@ mkdir -p "$WORK/etcd" "$WORK/certs"
 PIDS=()
 # shellcheck disable=SC2317  # invoked by the EXIT trap
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # The API server first (it talks to etcd while it shuts down), each given 10 s, then killed.
+  local i pid
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    pid="${PIDS[$i]}"
+    kill "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 
@@ -150,6 +168,44 @@ for f in "${FILES[@]}"; do
     rc=1
   fi
 done
+
+if [[ -n "$CHART" ]]; then
+  H=("$BIN/helm" --kubeconfig "$KUBECONFIG" --namespace todo)
+  V=()
+  if [[ -n "$CHART_VALUES" ]]; then V=(-f "$CHART_VALUES"); fi
+  generation() { "${K[@]}" -n todo get deployment todo-todo-app-create-task -o 'jsonpath={.metadata.generation}'; }
+  token() { "${K[@]}" -n todo get secret todo-todo-app-dapr-api-token -o 'jsonpath={.data.token}'; }
+  if "${H[@]}" install todo "$CHART" "${V[@]}" >"$WORK/helm-install.out" 2>&1; then
+    tok1="$(token)"
+    gen1="$(generation)"
+    "${H[@]}" upgrade todo "$CHART" "${V[@]}" >"$WORK/helm-upgrade.out" 2>&1
+    tok2="$(token)"
+    gen2="$(generation)"
+    "${H[@]}" upgrade todo "$CHART" "${V[@]}" --set config.rustLog=debug >"$WORK/helm-upgrade2.out" 2>&1
+    gen3="$(generation)"
+    "${H[@]}" uninstall todo >"$WORK/helm-uninstall.out" 2>&1
+    kept="$("${K[@]}" -n todo get secret todo-todo-app-dapr-api-token -o name 2>/dev/null || true)"
+    if [[ -z "$tok1" || "$tok1" != "$tok2" ]]; then
+      echo "FAIL helm: the Dapr API token changed on upgrade"
+      rc=1
+    elif [[ "$gen1" != "$gen2" ]]; then
+      echo "FAIL helm: an unchanged upgrade rolled the Deployments (generation $gen1 -> $gen2)"
+      rc=1
+    elif [[ "$gen3" == "$gen2" ]]; then
+      echo "FAIL helm: a ConfigMap change did not roll the Deployments (checksum annotation)"
+      rc=1
+    elif [[ -z "$kept" ]]; then
+      echo "FAIL helm: the Dapr token Secret was deleted on uninstall (resource-policy keep)"
+      rc=1
+    else
+      echo "ok   helm install/upgrade/uninstall: tokens kept across upgrades and uninstall, no roll on an unchanged upgrade, roll on a config change"
+    fi
+  else
+    echo "FAIL helm install:"
+    tail -n 20 "$WORK/helm-install.out"
+    rc=1
+  fi
+fi
 
 if [[ -n "$MUST_REJECT" ]]; then
   mkdir -p "$WORK/reject"
