@@ -30,11 +30,20 @@ export function ActivityPage() {
       else setError(errorMessage(err));
     };
     listActivity({ limit: PAGE }, controller.signal).then(setFeed, fail);
-    // The chart counts the latest created/completed events (bounded: a few hundred each).
-    Promise.all([
-      listActivity({ limit: 500, eventType: "task.created" }, controller.signal),
-      listActivity({ limit: 500, eventType: "task.completed" }, controller.signal),
-    ]).then(([a, b]) => setChart([...a.events, ...b.events]), fail);
+    // The chart counts created/completed events of the last DAYS days: pages of 200 (the API's
+    // maximum), newest first, until the window is covered (at most 10 pages per type).
+    const since = Date.now() - DAYS * 86400000;
+    const collect = async (eventType: string) => {
+      const out: TaskEvent[] = [];
+      for (let page = 0; page < 10; page++) {
+        const res = await listActivity({ limit: 200, offset: page * 200, eventType }, controller.signal);
+        out.push(...res.events);
+        const oldest = res.events[res.events.length - 1];
+        if (res.events.length < 200 || !oldest || Date.parse(oldest.timestamp) < since) break;
+      }
+      return out;
+    };
+    Promise.all([collect("task.created"), collect("task.completed")]).then(([a, b]) => setChart([...a, ...b]), fail);
     return () => controller.abort();
   }, []);
 
