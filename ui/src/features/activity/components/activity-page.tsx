@@ -1,6 +1,6 @@
 "use client";
 /** /activity/: the chart and the global feed (GET /api/activity), paged. */
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { errorMessage, isNotFound } from "@/lib/api-client";
 import { formatDateTime } from "@/lib/datetime";
 import { Button } from "@/components/ui/button";
@@ -47,6 +47,16 @@ export function ActivityPage() {
     return () => controller.abort();
   }, []);
 
+  // Some events (updates, recurrence) carry no title: borrow it from another event of the same task.
+  const titles = useMemo(() => {
+    const map = new Map<string, string>();
+    for (const ev of [...(feed?.events ?? []), ...(chart ?? [])]) {
+      const t = eventTitle(ev);
+      if (t && !map.has(ev.task_id)) map.set(ev.task_id, t);
+    }
+    return map;
+  }, [feed, chart]);
+
   const more = useCallback(() => {
     if (!feed) return;
     setLoadingMore(true);
@@ -81,7 +91,7 @@ export function ActivityPage() {
                     <span>
                       <span className="font-medium">{EVENT_LABELS[ev.event_type] ?? ev.event_type}</span>{" "}
                       <a className="text-blue-700 underline dark:text-blue-300" href={`/tasks/view/?id=${encodeURIComponent(ev.task_id)}`}>
-                        {eventTitle(ev) ?? "a task"}
+                        {eventTitle(ev) ?? titles.get(ev.task_id) ?? "a task"}
                       </a>
                       {eventSummary(ev) && eventSummary(ev) !== eventTitle(ev) && (
                         <span className="text-slate-600 dark:text-slate-300"> · {eventSummary(ev)}</span>
