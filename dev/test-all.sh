@@ -44,7 +44,7 @@ ui() {
   bash ui/scripts/ensure-chromium.sh &&
     (cd ui && npm ci --no-audit --no-fund && npm run typecheck && npm test && npm run build && npm run size) &&
     cargo build --locked -p all_in_one &&
-    (cd ui && TODO_BIN="$REPO/target/debug/todo" npm run test:e2e)
+    (cd ui && E2E_REQUIRE_EVENTS=1 TODO_BIN="$REPO/target/debug/todo" npm run test:e2e)
 }
 
 stage services services
