@@ -256,14 +256,20 @@ async fn startup(args: &Args) -> anyhow::Result<()> {
 
 /// Pipeline latency from the audit log itself: `recorded_at - timestamp` of the newest events.
 async fn audit_latency(args: &Args) -> anyhow::Result<()> {
-    let base = args.get("--base").context("--base")?.trim_end_matches('/').to_string();
+    let base = args
+        .get("--base")
+        .context("--base")?
+        .trim_end_matches('/')
+        .to_string();
     let want = args.num("--events", 1000)?;
     let client = reqwest::Client::new();
     let mut lat = Vec::new();
     let mut offset = 0;
     while (lat.len() as u64) < want {
         let page: serde_json::Value = client
-            .get(format!("{base}/api/activity?event_type=task.created&limit=200&offset={offset}"))
+            .get(format!(
+                "{base}/api/activity?event_type=task.created&limit=200&offset={offset}"
+            ))
             .send()
             .await?
             .json()
@@ -273,7 +279,10 @@ async fn audit_latency(args: &Args) -> anyhow::Result<()> {
             break;
         }
         for e in &events {
-            let parse = |k: &str| e[k].as_str().and_then(|s| s.parse::<chrono_free::Ts>().ok());
+            let parse = |k: &str| {
+                e[k].as_str()
+                    .and_then(|s| s.parse::<chrono_free::Ts>().ok())
+            };
             if let (Some(t), Some(r)) = (parse("timestamp"), parse("recorded_at")) {
                 lat.push(Duration::from_secs_f64((r.0 - t.0).max(0.0)));
             }
@@ -302,7 +311,11 @@ mod chrono_free {
             let s = s.strip_suffix('Z').ok_or(())?;
             let (date, time) = s.split_once('T').ok_or(())?;
             let mut d = date.split('-').map(|x| x.parse::<i64>());
-            let (y, m, day) = (d.next().ok_or(())?.map_err(|_| ())?, d.next().ok_or(())?.map_err(|_| ())?, d.next().ok_or(())?.map_err(|_| ())?);
+            let (y, m, day) = (
+                d.next().ok_or(())?.map_err(|_| ())?,
+                d.next().ok_or(())?.map_err(|_| ())?,
+                d.next().ok_or(())?.map_err(|_| ())?,
+            );
             let mut t = time.split(':');
             let h: f64 = t.next().ok_or(())?.parse().map_err(|_| ())?;
             let mi: f64 = t.next().ok_or(())?.parse().map_err(|_| ())?;
