@@ -208,6 +208,7 @@ helm_rejects_bad_values() {
     "functions.create-task.routes[0].methods[0]=FETCH"
     "kafka.authType=kerberos"
     "gatewy.create=false"
+    "config.notifyBinding=no-such-binding"
     "functions.Bad_Name.enabled=true"
   )
   local b

@@ -86,7 +86,8 @@ SCHEMA = {
         "serviceAccount": obj({"create": BOOL, "name": STR, "annotations": STRMAP, "automountToken": BOOL}),
         "config": obj({"logFormat": {"enum": ["json", "text"]}, "rustLog": STR, "corsOrigins": STR,
                         "dbMaxConnections": {"type": "integer", "minimum": 1, "maximum": 100},
-                        "maxBodyBytes": {"type": "integer", "minimum": 1024}, "extraEnv": ENV}),
+                        "maxBodyBytes": {"type": "integer", "minimum": 1024},
+                        "notifyBinding": STR, "extraEnv": ENV}),
         "secrets": obj({"create": BOOL, "existingSecret": STR, "databaseUrl": STR, "redisPassword": STR,
                         "kafkaPassword": STR}),
         "kafka": obj({
