@@ -37,6 +37,7 @@ shift # --
 FILES=("$@")
 [[ ${#FILES[@]} -gt 0 ]] || { echo "no files to validate" >&2; exit 2; }
 
+command -v openssl >/dev/null 2>&1 || { echo "openssl is required (apt-get install openssl)"; exit 1; }
 rm -rf "$WORK"
 mkdir -p "$WORK/etcd" "$WORK/certs"
 PIDS=()
