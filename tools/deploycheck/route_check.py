@@ -30,6 +30,7 @@ EXPECTED = [
     ("GET", "/api/activity", "list-tasks"),
     ("GET", "/api/notifications", "list-tasks"),
     ("GET", "/api/tags", "list-tasks"),
+    ("POST", "/api/notifications/0b6e3c2a-1f00-4f5e-9a55-5b7f0c1d2e3f/read", "list-tasks"),
     ("GET", "/openapi.json", "list-tasks"),
     ("GET", "/docs", "list-tasks"),
     ("GET", "/docs/index.css", "list-tasks"),
