@@ -131,6 +131,24 @@ so .Values is never mutated. Returns YAML; use with fromYaml.
 {{- end }}
 {{- end }}
 
+{{/* parentRefs + hostnames shared by every HTTPRoute of the release. */}}
+{{- define "todo-app.parentRefs" -}}
+parentRefs:
+  - group: gateway.networking.k8s.io
+    kind: Gateway
+    name: {{ include "todo-app.gatewayName" . }}
+    namespace: {{ include "todo-app.gatewayNamespace" . }}
+    {{- with .Values.gateway.sectionName }}
+    sectionName: {{ . }}
+    {{- end }}
+{{- with .Values.hostnames }}
+hostnames:
+  {{- range . }}
+  - {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Dapr app-ids of every enabled function, as a YAML list. */}}
 {{- define "todo-app.daprAppIds" -}}
 {{- $ids := list }}
