@@ -190,6 +190,7 @@ routes = [m for d in docs if d["kind"] == "HTTPRoute" for r in d["spec"]["rules"
 methods = {(m["path"]["value"], m.get("method")) for m in routes}
 for need in [("/api/tasks", "POST"), ("/api/tasks/", "PATCH"), ("/api/tasks/", "DELETE"), ("/api/", "GET")]:
     assert need in methods, f"missing route {need}"
+assert all(d["spec"].get("parentRefs") for d in docs if d["kind"] == "HTTPRoute"), "HTTPRoute without parentRefs"
 sub = next(d for d in docs if d["kind"] == "Subscription")
 assert sub["spec"]["deadLetterTopic"], "subscription without a dead-letter topic"
 pubsub = next(d for d in docs if d["kind"] == "Component" and d["spec"]["type"] == "pubsub.kafka")
