@@ -13,7 +13,7 @@ HA="${DAPR_HA:-true}"
 APP_NAMESPACE="${APP_NAMESPACE:-todo}"
 RELEASE="${RELEASE:-todo}"
 CONTEXT=""
-APPLY_RESOURCES=0
+APPLY_RESOURCES=1
 VALUES=()
 
 usage() {
@@ -24,17 +24,18 @@ Installs Dapr $DAPR_VERSION (chart dapr/dapr from the Dapr Helm repository) into
 JSON logs, mTLS and, by default, the HA control plane (3 replicas each; needs >= 3 nodes), then waits
 for it. Idempotent: re-running upgrades in place.
 
-The Todo service's Dapr resources (Kafka pub/sub, Redis state store with keyPrefix=name, cron
-bindings, the Subscription with its dead-letter topic, Resiliency, Configuration) belong to the
-Helm chart helm/todo-app, which scripts/deploy-doks.sh installs. With --apply-resources this script
-applies them now, rendered from the same chart and labelled so the later Helm release adopts them.
+Then it applies the Todo service's Dapr resources (Kafka pub/sub, Redis state store with
+keyPrefix=name, cron bindings, the Subscription with its dead-letter topic, Resiliency,
+Configuration) into the app namespace. They are rendered from the Helm chart helm/todo-app (pass the
+same -f values files you deploy with) and annotated so the Helm release of scripts/deploy-doks.sh
+adopts and from then on owns them. --no-resources skips this.
 
 Options (environment variable in brackets):
       --dapr-version V     Dapr runtime/chart version [DAPR_VERSION] ($DAPR_VERSION)
       --namespace NS       control-plane namespace [DAPR_NAMESPACE] ($DAPR_NAMESPACE)
       --no-ha              single-replica control plane (small or dev clusters) [DAPR_HA=false]
-      --apply-resources    also apply the chart's Dapr resources into the app namespace
-      --app-namespace NS   app namespace for --apply-resources [APP_NAMESPACE] ($APP_NAMESPACE)
+      --no-resources       install the control plane only (the chart applies the resources at deploy)
+      --app-namespace NS   app namespace for the resources [APP_NAMESPACE] ($APP_NAMESPACE)
       --release NAME       Helm release name the resources are adopted by [RELEASE] ($RELEASE)
   -f, --values FILE        values file for rendering the resources (repeatable)
       --context CTX        kubectl/helm context (default: the current one)
@@ -49,6 +50,7 @@ while [[ $# -gt 0 ]]; do
     --namespace) DAPR_NAMESPACE="${2:?}"; shift 2 ;;
     --no-ha) HA=false; shift ;;
     --apply-resources) APPLY_RESOURCES=1; shift ;;
+    --no-resources) APPLY_RESOURCES=0; shift ;;
     --app-namespace) APP_NAMESPACE="${2:?}"; shift 2 ;;
     --release) RELEASE="${2:?}"; shift 2 ;;
     -f | --values) VALUES+=(-f "${2:?}"); shift 2 ;;
@@ -87,6 +89,11 @@ if [[ "$APPLY_RESOURCES" -eq 1 ]]; then
   ensure_namespace "$APP_NAMESPACE" restricted
   # Render only the Dapr resources from the chart, with the ownership annotations Helm checks when
   # it adopts existing objects on `helm upgrade --install` (the labels already say managed-by Helm).
+  if [[ "$DRY_RUN" -eq 1 ]] && ! command -v helm >/dev/null 2>&1; then
+    run "${HELM[@]}" template "$RELEASE" "$REPO_ROOT/helm/todo-app" --namespace "$APP_NAMESPACE" \
+      ${VALUES[@]+"${VALUES[@]}"} --show-only templates/dapr.yaml
+    exit 0
+  fi
   "${HELM[@]}" template "$RELEASE" "$REPO_ROOT/helm/todo-app" --namespace "$APP_NAMESPACE" \
     ${VALUES[@]+"${VALUES[@]}"} --show-only templates/dapr.yaml \
     --set-string "commonAnnotations.meta\\.helm\\.sh/release-name=$RELEASE" \
