@@ -104,20 +104,21 @@ pub fn list_filter(d: Dialect, owner: &OwnerId, q: &ListQuery) -> (String, Vec<B
     (clauses.join(" AND "), binds)
 }
 
-/// The ORDER BY clause (without the keyword): the chosen column, nulls last in either
-/// direction, then `id` as a stable tiebreaker.
+/// The ORDER BY clause (without the keyword): the chosen column, then `id` as a stable
+/// tiebreaker. Only `due_date` can be missing; it sorts last in either direction (both databases
+/// need saying so: PostgreSQL puts NULLs first when descending, SQLite when ascending). The other
+/// columns are NOT NULL and are left bare so PostgreSQL can walk their indexes either way.
 pub fn list_order(d: Dialect, q: &ListQuery) -> String {
     let dir = match q.sort_order {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
     };
-    let col = match q.sort_by {
-        SortField::DueDate => "due_date",
-        SortField::Priority => "priority",
-        SortField::CreatedAt => "created_at",
-        SortField::Title => d.title_order(),
-    };
-    format!("{col} {dir} NULLS LAST, id {dir}")
+    match q.sort_by {
+        SortField::DueDate => format!("due_date {dir} NULLS LAST, id {dir}"),
+        SortField::Priority => format!("priority {dir}, id {dir}"),
+        SortField::CreatedAt => format!("created_at {dir}, id {dir}"),
+        SortField::Title => format!("{} {dir}, id {dir}", d.title_order()),
+    }
 }
 
 /// Escapes `%`, `_` and the escape character itself so user search text matches literally.
