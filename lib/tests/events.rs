@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::{app, call};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -28,46 +30,6 @@ async fn backends() -> Vec<(String, support::TempDir)> {
         v.push((pg, support::TempDir::new()));
     }
     v
-}
-
-async fn call(
-    app: &axum::Router,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-    headers: &[(&str, &str)],
-) -> (StatusCode, Value) {
-    let mut b = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    let body = match body {
-        Some(v) => {
-            b = b.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = app
-        .clone()
-        .oneshot(b.body(body).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-/// The all-in-one router over `state`.
-fn app(state: &AppState) -> axum::Router {
-    let mut routes = axum::Router::new();
-    for f in http::ALL_FUNCTIONS {
-        routes = routes.merge((f.routes)());
-    }
-    http::service(routes, state.clone(), &ServiceOptions::default())
 }
 
 async fn history(app: &axum::Router, id: &str) -> Vec<String> {

@@ -3,24 +3,14 @@
 
 mod support;
 
+use support::app;
+
 use std::collections::HashMap;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tasks::domain::OwnerId;
-use tasks::http::{self, AppState, ServiceOptions};
 use tasks::ports::ActivityQuery;
-use tower::ServiceExt;
-
-fn app(state: &AppState) -> axum::Router {
-    let mut routes = axum::Router::new();
-    for f in http::ALL_FUNCTIONS {
-        routes = routes.merge((f.routes)());
-    }
-    http::service(routes, state.clone(), &ServiceOptions::default())
-}
 
 async fn send(
     app: &axum::Router,
@@ -28,25 +18,7 @@ async fn send(
     uri: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut b = Request::builder().method(method).uri(uri);
-    let body = match body {
-        Some(v) => {
-            b = b.header("content-type", "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = app
-        .clone()
-        .oneshot(b.body(body).expect("req"))
-        .await
-        .expect("resp");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    support::call(app, method, uri, body, &[]).await
 }
 
 /// A small deterministic generator, so a failure can be replayed.

@@ -5,11 +5,17 @@
 
 use std::sync::Arc;
 
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
 use sqlx::Connection;
 use tasks::http::AppState;
+use tasks::http::{self, ServiceOptions};
 use tasks::ports::TaskStore;
 use tasks::runtime::Wiring;
 use tasks::storage::Stores;
+use tower::ServiceExt;
 
 /// A scratch directory removed on drop.
 pub struct TempDir(pub std::path::PathBuf);
@@ -81,4 +87,46 @@ pub fn state(stores: Stores) -> AppState {
             app_api_token: None,
         },
     )
+}
+
+/// Sends one request to `app`; the body (if any) as JSON; returns the status and the JSON body
+/// (`null` when empty or not JSON).
+pub async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut b = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let resp = app
+        .clone()
+        .oneshot(b.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// The all-in-one router over `state`.
+pub fn app(state: &AppState) -> axum::Router {
+    let mut routes = axum::Router::new();
+    for f in http::ALL_FUNCTIONS {
+        routes = routes.merge((f.routes)());
+    }
+    http::service(routes, state.clone(), &ServiceOptions::default())
 }
