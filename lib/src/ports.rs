@@ -231,6 +231,17 @@ pub trait EventStore: Send + Sync {
     ) -> Result<Vec<OutboxRow>, StoreError>;
     /// Marks an event published.
     async fn outbox_published(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Marks several events published, in one statement.
+    async fn outbox_published_many(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for id in ids {
+            self.outbox_published(*id, now).await?;
+        }
+        Ok(())
+    }
     /// Records a failed publish and when to try again.
     async fn outbox_failed(
         &self,
@@ -247,6 +258,17 @@ pub trait EventStore: Send + Sync {
         ev: &IncomingEvent,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Appends several events in one transaction (each still keyed by its id).
+    async fn record_audit_many(
+        &self,
+        evs: &[IncomingEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for ev in evs {
+            self.record_audit(ev, now).await?;
+        }
+        Ok(())
+    }
     /// Creates `next` (and stores `events`) unless `from` already produced its successor;
     /// `false` when it had.
     async fn spawn_next(
@@ -334,6 +356,16 @@ pub enum PublishError {
 pub trait Publisher: Send + Sync {
     /// Publishes one structured CloudEvent, keyed by `partition_key`.
     async fn publish(&self, cloudevent: &Value, partition_key: &str) -> Result<(), PublishError>;
+
+    /// Publishes several events (of different tasks, so their relative order does not matter);
+    /// one result per event, in order. The default publishes one after the other.
+    async fn publish_batch(&self, events: &[(Value, String)]) -> Vec<Result<(), PublishError>> {
+        let mut out = Vec::with_capacity(events.len());
+        for (ce, key) in events {
+            out.push(self.publish(ce, key).await);
+        }
+        out
+    }
 }
 
 /// A stored response for an `Idempotency-Key`.

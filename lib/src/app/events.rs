@@ -76,10 +76,39 @@ impl Consumers {
         }
     }
 
+    /// Runs the consumers over a batch: one audit transaction for all of them, then the
+    /// per-event consumers. One outcome per event, in order.
+    pub async fn handle_batch(&self, evs: &[IncomingEvent]) -> Vec<Outcome> {
+        let now = crate::domain::time::now();
+        if let Err(e) = self.store.record_audit_many(evs, now).await {
+            tracing::warn!(error = %e, "audit batch failed; will retry");
+            return evs.iter().map(|_| Outcome::Retry(e.to_string())).collect();
+        }
+        let mut out = Vec::with_capacity(evs.len());
+        for ev in evs {
+            out.push(match self.after_audit(ev, now).await {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(event_id = %ev.id, error = %e, "consumer failed; will retry");
+                    Outcome::Retry(e.to_string())
+                }
+            });
+        }
+        out
+    }
+
     async fn try_handle(&self, ev: &IncomingEvent) -> Result<Outcome, StoreError> {
         let now = crate::domain::time::now();
         // Audit: every event, append-only, keyed by event id.
         self.store.record_audit(ev, now).await?;
+        self.after_audit(ev, now).await
+    }
+
+    async fn after_audit(
+        &self,
+        ev: &IncomingEvent,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, StoreError> {
         match ev.event_type {
             EventType::Completed => self.recur(ev, now).await,
             EventType::ReminderDue => self.notify(ev, now).await,
@@ -201,20 +230,15 @@ impl Relay {
             if rows.is_empty() {
                 break;
             }
-            let mut progressed = false;
-            for row in rows {
-                match self
-                    .publisher
-                    .publish(&row.cloudevent, &row.task_id.to_string())
-                    .await
-                {
-                    Ok(()) => {
-                        self.store
-                            .outbox_published(row.id, crate::domain::time::now())
-                            .await?;
-                        published += 1;
-                        progressed = true;
-                    }
+            let batch: Vec<(Value, String)> = rows
+                .iter()
+                .map(|r| (r.cloudevent.clone(), r.task_id.to_string()))
+                .collect();
+            let results = self.publisher.publish_batch(&batch).await;
+            let mut done = Vec::with_capacity(rows.len());
+            for (row, result) in rows.iter().zip(results) {
+                match result {
+                    Ok(()) => done.push(row.id),
                     Err(e) => {
                         let retry_at = crate::domain::time::now() + backoff(row.attempts);
                         tracing::warn!(event_id = %row.id, attempts = row.attempts + 1, error = %e, "publish failed; will retry");
@@ -224,6 +248,11 @@ impl Relay {
                     }
                 }
             }
+            let progressed = !done.is_empty();
+            self.store
+                .outbox_published_many(&done, crate::domain::time::now())
+                .await?;
+            published += done.len();
             if !progressed {
                 break;
             }
@@ -337,6 +366,32 @@ impl Publisher for InProcessPublisher {
             }
             Outcome::Retry(reason) => Err(PublishError::Refused(reason)),
         }
+    }
+
+    async fn publish_batch(&self, events: &[(Value, String)]) -> Vec<Result<(), PublishError>> {
+        // Parse what we can; unreadable rows (a bug: our own outbox wrote them) are skipped.
+        let mut readable = Vec::with_capacity(events.len());
+        let mut slots = Vec::with_capacity(events.len());
+        for (ce, _) in events {
+            match IncomingEvent::from_cloudevent(ce) {
+                Ok(ev) => {
+                    slots.push(Some(readable.len()));
+                    readable.push(ev);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "unreadable event in the outbox; skipped");
+                    slots.push(None);
+                }
+            }
+        }
+        let outcomes = self.consumers.handle_batch(&readable).await;
+        slots
+            .into_iter()
+            .map(|slot| match slot.and_then(|i| outcomes.get(i)) {
+                Some(Outcome::Retry(reason)) => Err(PublishError::Refused(reason.clone())),
+                _ => Ok(()),
+            })
+            .collect()
     }
 }
 

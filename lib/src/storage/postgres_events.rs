@@ -54,6 +54,48 @@ fn count(row: &PgRow) -> Result<u64, StoreError> {
 
 #[async_trait]
 impl EventStore for PgTaskStore {
+    async fn outbox_published_many(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = ANY($1)")
+            .bind(ids)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn record_audit_many(
+        &self,
+        evs: &[IncomingEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for ev in evs {
+            sqlx::query(
+                "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(ev.id)
+            .bind(&ev.owner)
+            .bind(ev.task_id.0)
+            .bind(ev.event_type.as_str())
+            .bind(&ev.source)
+            .bind(ev.time)
+            .bind(now)
+            .bind(Json(&ev.payload))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn claim_outbox(
         &self,
         now: DateTime<Utc>,

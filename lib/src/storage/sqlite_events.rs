@@ -77,6 +77,52 @@ fn off(offset: u64) -> i64 {
 
 #[async_trait]
 impl EventStore for SqliteTaskStore {
+    async fn outbox_published_many(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "UPDATE outbox SET published_at = ? WHERE id IN ({})",
+            vec!["?"; ids.len()].join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(to_sortable_text(&now));
+        for id in ids {
+            q = q.bind(id.to_string());
+        }
+        q.execute(self.pool()).await?;
+        Ok(())
+    }
+
+    async fn record_audit_many(
+        &self,
+        evs: &[IncomingEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for ev in evs {
+            sqlx::query(
+                "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(ev.id.to_string())
+            .bind(&ev.owner)
+            .bind(ev.task_id.to_string())
+            .bind(ev.event_type.as_str())
+            .bind(&ev.source)
+            .bind(to_sortable_text(&ev.time))
+            .bind(to_sortable_text(&now))
+            .bind(ev.payload.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
