@@ -10,7 +10,7 @@
 #
 # Environment: E2E_PROFILE (debug; bench: release), E2E_KAFKA_PORT (29092; its own broker and data,
 # reset every run), E2E_DB (todo_e2e, dropped and created every run), CREATE_TASK_REPLICAS (2; bench: 1),
-# E2E_TIMEOUT (900 s for the driver), E2E_KEEP=1 (leave the topology up afterwards, for debugging),
+# E2E_TIMEOUT (900 s for the driver), E2E_SKIP="name ..." (tests to skip), E2E_KEEP=1 (leave the topology up afterwards, for debugging),
 # BENCH_RATE (200), BENCH_SECONDS (20), BENCH_CONCURRENCY (16).
 # Ends with the line `e2e: N passed, M failed` (a failed set-up or tear-down counts as a failure).
 set -uo pipefail
@@ -46,6 +46,7 @@ mkdir -p "$TODO_LOG_DIR"
 
 passed=0
 failed=0
+skipped=0
 started=0
 T0=$SECONDS
 say() { echo "e2e.sh: $*" >&2; }
@@ -63,7 +64,7 @@ finish() {
     fi
   fi
   say "took $((SECONDS - T0))s; logs in $TODO_LOG_DIR and $OUT"
-  echo "e2e: $passed passed, $failed failed"
+  if ((skipped)); then echo "e2e: $passed passed, $failed failed, $skipped skipped"; else echo "e2e: $passed passed, $failed failed"; fi
   ((failed == 0 && passed > 0)) || exit 1
   exit 0
 }
@@ -92,6 +93,11 @@ if [[ -s "$CACHE/run/up/started" ]] && bash dev/up.sh status 2>/dev/null | grep 
   bash dev/up.sh status >&2
   setup_failed "a topology started by dev/up.sh is running (ports are fixed): stop it with dev/down.sh first"
 fi
+
+# This run's logs start empty; the previous run's are kept next to them.
+rm -rf "$TODO_LOG_DIR.prev"
+[[ -d "$TODO_LOG_DIR" ]] && mv "$TODO_LOG_DIR" "$TODO_LOG_DIR.prev"
+mkdir -p "$TODO_LOG_DIR"
 
 # --- build what is needed (each step skips what is up to date) -------------------------------------
 cargo_flags=(--workspace --bins)
@@ -124,9 +130,10 @@ else
 fi
 drc=$?
 if [[ -s "$OUT/result" ]]; then
-  read -r p f _ <"$OUT/result"
+  read -r p f k _ <"$OUT/result"
   passed=$((passed + p))
   failed=$((failed + f))
+  [[ "$k" =~ ^[0-9]+$ ]] && skipped=$((skipped + k))
 else
   say "the driver ended without a result (exit $drc; 124 = E2E_TIMEOUT ${E2E_TIMEOUT}s)"
   failed=$((failed + 1))
