@@ -250,6 +250,21 @@ wait_health() {
   done
 }
 
+# daprd's gRPC ports (50001-, internal 50101-) lie inside Linux's ephemeral range (32768-60999):
+# an outgoing connection can hold one as its local port just when a daprd binds it ("bind: address
+# already in use", seen here). Reserve them so the kernel never hands them out (root only; harmless
+# elsewhere: a warning, and a bind may then still collide now and then).
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports want="50001-50099,50101-50199" cur
+  cur="$(cat "$f" 2>/dev/null)" || return 0
+  [[ ",$cur," == *",$want,"* || "$cur" == *"50001-50099"*"50101-50199"* ]] && return 0
+  if echo "${cur:+$cur,}$want" >"$f" 2>/dev/null; then
+    log "reserved ports $want (net.ipv4.ip_local_reserved_ports) for daprd's gRPC listeners"
+  else
+    log "warning: could not reserve ports $want in $f; a daprd may now and then fail to bind its gRPC port"
+  fi
+}
+
 gateway_upstreams() { # writes an upstreams file with the extra replicas, prints its path
   local src="$ROOT/gateway/upstreams.local.conf" out="$STATE/upstreams.conf" line fn n r port
   cp "$src" "$out"
@@ -297,6 +312,7 @@ cmd_up() {
   fi
 
   "$ROOT/dev/daprd.sh" build >&2
+  reserve_ports
   local fn app_id port dhttp dgrpc bin n r started=0
   while read -r fn app_id port dhttp dgrpc; do
     [[ -n "$fn" ]] || continue
