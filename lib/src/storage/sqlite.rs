@@ -312,15 +312,14 @@ impl TaskStore for SqliteTaskStore {
         );
         let count_sql = format!("SELECT COUNT(*) FROM tasks WHERE {filter}");
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
-        let rows = bind_list(sqlx::query(AssertSqlSafe(page_sql)), &binds)
+        // The page and the count run at the same time, on two connections.
+        let page = bind_list(sqlx::query(AssertSqlSafe(page_sql)), &binds)
             .bind(i64::from(q.limit))
             .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let total: i64 = bind_list(sqlx::query(AssertSqlSafe(count_sql)), &binds)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+            .fetch_all(&self.pool);
+        let count = bind_list(sqlx::query(AssertSqlSafe(count_sql)), &binds).fetch_one(&self.pool);
+        let (rows, count) = tokio::try_join!(page, count)?;
+        let total: i64 = count.try_get(0)?;
         let tasks = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         Ok(TaskPage {
             tasks,
