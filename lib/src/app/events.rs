@@ -265,7 +265,9 @@ impl Relay {
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    () = self.signal.notified() => {},
+                    // Gather the commits of the next few milliseconds into one batch: under a
+                    // steady stream this turns one set of transactions per event into one per batch.
+                    () = self.signal.notified() => tokio::time::sleep(Duration::from_millis(3)).await,
                     () = tokio::time::sleep(tick) => {},
                 }
                 if let Err(e) = self.pass().await {
