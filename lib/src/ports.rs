@@ -249,6 +249,9 @@ pub trait EventStore: Send + Sync {
         error: &str,
         retry_at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Deletes events published before `before` (the audit log keeps the history); returns how
+    /// many. Keeps the claim query cheap as the table would otherwise only grow.
+    async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Events not yet published.
     async fn outbox_pending(&self) -> Result<u64, StoreError>;
 

@@ -701,3 +701,23 @@ async fn the_requests_traceparent_travels_with_its_event() {
         rows[0].task_id.to_string()
     );
 }
+
+#[tokio::test]
+async fn published_outbox_rows_are_pruned_and_pending_ones_kept() {
+    for (url, _dir) in backends().await {
+        let state = support::state(support::stores(&url).await);
+        let app = app(&state);
+        call(&app, "POST", "/api/tasks", Some(json!({"title": "a"})), &[]).await;
+        state.relay.pass().await.expect("relay");
+        call(&app, "POST", "/api/tasks", Some(json!({"title": "b"})), &[]).await;
+        let later = tasks::domain::time::now() + chrono::Duration::hours(2);
+        assert_eq!(
+            state.events.prune_outbox(later).await.expect("prune"),
+            1,
+            "{url}: only the published row goes"
+        );
+        assert_eq!(state.events.outbox_pending().await.expect("pending"), 1);
+        let (_, feed) = call(&app, "GET", "/api/activity", None, &[]).await;
+        assert_eq!(feed["total"], 1, "{url}: the audit log keeps the history");
+    }
+}

@@ -213,6 +213,16 @@ impl Relay {
         }
     }
 
+    /// Deletes outbox rows published more than an hour ago (the audit log keeps the history).
+    pub async fn prune(&self) {
+        let before = crate::domain::time::now() - chrono::Duration::hours(1);
+        match self.store.prune_outbox(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "outbox pruned"),
+            Err(e) => tracing::warn!(error = %e, "outbox prune failed"),
+        }
+    }
+
     /// The signal that wakes the relay.
     pub fn signal(&self) -> &Notify {
         &self.signal
@@ -263,7 +273,12 @@ impl Relay {
     /// Runs the relay until the process ends: after every write signal, and every `tick`.
     pub fn spawn(self, tick: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let mut last_prune = std::time::Instant::now();
             loop {
+                if last_prune.elapsed() > Duration::from_secs(60) {
+                    last_prune = std::time::Instant::now();
+                    self.prune().await;
+                }
                 tokio::select! {
                     // Gather the commits of the next few milliseconds into one batch: under a
                     // steady stream this turns one set of transactions per event into one per batch.

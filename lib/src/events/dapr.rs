@@ -66,6 +66,7 @@ impl DaprClient {
         value: &StoredResponse,
         ttl: u64,
         first_write: bool,
+        etag: Option<&str>,
     ) -> Result<reqwest::Response, StoreError> {
         let mut item = json!({
             "key": key,
@@ -74,6 +75,9 @@ impl DaprClient {
         });
         if first_write {
             item["options"] = json!({"concurrency": "first-write", "consistency": "strong"});
+        }
+        if let Some(etag) = etag {
+            item["etag"] = json!(etag);
         }
         self.req(reqwest::Method::POST, &format!("/v1.0/state/{STATE_STORE}"))
             .json(&json!([item]))
@@ -194,7 +198,7 @@ impl IdempotencyStore for DaprClient {
         value: &StoredResponse,
         ttl_secs: u64,
     ) -> Result<bool, StoreError> {
-        let resp = self.save(key, value, ttl_secs, true).await?;
+        let resp = self.save(key, value, ttl_secs, true, None).await?;
         if resp.status().is_success() {
             return Ok(true);
         }
@@ -213,7 +217,20 @@ impl IdempotencyStore for DaprClient {
         value: &StoredResponse,
         ttl_secs: u64,
     ) -> Result<(), StoreError> {
-        let resp = self.save(key, value, ttl_secs, false).await?;
+        // A key written with first-write concurrency can only be overwritten with its ETag (Redis
+        // refuses a plain save with ERR_STATE_SAVE), so read the ETag first and write with it.
+        let etag = self
+            .req(reqwest::Method::GET, &Self::state_path(key))
+            .send()
+            .await
+            .map_err(|e| StoreError::Remote(e.to_string()))?
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let resp = self
+            .save(key, value, ttl_secs, etag.is_some(), etag.as_deref())
+            .await?;
         if resp.status().is_success() {
             Ok(())
         } else {

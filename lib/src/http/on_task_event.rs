@@ -153,6 +153,7 @@ async fn cron_outbox(State(s): State<AppState>, headers: HeaderMap) -> Response 
     if let Some(r) = refuse(&s, &headers) {
         return r;
     }
+    s.relay.prune().await;
     match s.relay.pass().await {
         Ok(n) => (StatusCode::OK, Json(json!({"published": n}))).into_response(),
         Err(e) => {

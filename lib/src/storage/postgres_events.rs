@@ -54,6 +54,14 @@ fn count(row: &PgRow) -> Result<u64, StoreError> {
 
 #[async_trait]
 impl EventStore for PgTaskStore {
+    async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM outbox WHERE published_at < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn outbox_published_many(
         &self,
         ids: &[Uuid],

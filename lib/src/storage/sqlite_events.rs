@@ -77,6 +77,14 @@ fn off(offset: u64) -> i64 {
 
 #[async_trait]
 impl EventStore for SqliteTaskStore {
+    async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM outbox WHERE published_at < ?")
+            .bind(to_sortable_text(&before))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn outbox_published_many(
         &self,
         ids: &[Uuid],
