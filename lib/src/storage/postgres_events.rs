@@ -52,6 +52,29 @@ fn count(row: &PgRow) -> Result<u64, StoreError> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// Appends one event to the audit log (keyed by its id); `true` when it was new.
+async fn insert_audit(
+    conn: &mut sqlx::PgConnection,
+    ev: &IncomingEvent,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(ev.id)
+    .bind(&ev.owner)
+    .bind(ev.task_id.0)
+    .bind(ev.event_type.as_str())
+    .bind(&ev.source)
+    .bind(ev.time)
+    .bind(now)
+    .bind(Json(&ev.payload))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl EventStore for PgTaskStore {
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -85,20 +108,7 @@ impl EventStore for PgTaskStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for ev in evs {
-            sqlx::query(
-                "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(ev.id)
-            .bind(&ev.owner)
-            .bind(ev.task_id.0)
-            .bind(ev.event_type.as_str())
-            .bind(&ev.source)
-            .bind(ev.time)
-            .bind(now)
-            .bind(Json(&ev.payload))
-            .execute(&mut *tx)
-            .await?;
+            insert_audit(&mut tx, ev, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -177,21 +187,8 @@ impl EventStore for PgTaskStore {
         ev: &IncomingEvent,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(ev.id)
-        .bind(&ev.owner)
-        .bind(ev.task_id.0)
-        .bind(ev.event_type.as_str())
-        .bind(&ev.source)
-        .bind(ev.time)
-        .bind(now)
-        .bind(Json(&ev.payload))
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.pool().acquire().await?;
+        insert_audit(&mut conn, ev, now).await
     }
 
     async fn spawn_next(

@@ -75,6 +75,29 @@ fn off(offset: u64) -> i64 {
     i64::try_from(offset).unwrap_or(i64::MAX)
 }
 
+/// Appends one event to the audit log (keyed by its id); `true` when it was new.
+async fn insert_audit(
+    conn: &mut sqlx::SqliteConnection,
+    ev: &IncomingEvent,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(ev.id.to_string())
+    .bind(&ev.owner)
+    .bind(ev.task_id.to_string())
+    .bind(ev.event_type.as_str())
+    .bind(&ev.source)
+    .bind(to_sortable_text(&ev.time))
+    .bind(to_sortable_text(&now))
+    .bind(ev.payload.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[async_trait]
 impl EventStore for SqliteTaskStore {
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -112,20 +135,7 @@ impl EventStore for SqliteTaskStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for ev in evs {
-            sqlx::query(
-                "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(ev.id.to_string())
-            .bind(&ev.owner)
-            .bind(ev.task_id.to_string())
-            .bind(ev.event_type.as_str())
-            .bind(&ev.source)
-            .bind(to_sortable_text(&ev.time))
-            .bind(to_sortable_text(&now))
-            .bind(ev.payload.to_string())
-            .execute(&mut *tx)
-            .await?;
+            insert_audit(&mut tx, ev, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -203,21 +213,8 @@ impl EventStore for SqliteTaskStore {
         ev: &IncomingEvent,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(ev.id.to_string())
-        .bind(&ev.owner)
-        .bind(ev.task_id.to_string())
-        .bind(ev.event_type.as_str())
-        .bind(&ev.source)
-        .bind(to_sortable_text(&ev.time))
-        .bind(to_sortable_text(&now))
-        .bind(ev.payload.to_string())
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.pool().acquire().await?;
+        insert_audit(&mut conn, ev, now).await
     }
 
     async fn spawn_next(
