@@ -463,3 +463,71 @@ async fn replicas_starting_at_once_migrate_safely() {
         }
     }
 }
+
+#[tokio::test]
+async fn list_totals_follow_every_write_including_another_replicas() {
+    // Totals are counted once per database snapshot and reused while nothing changes (see
+    // storage::counts): two stores on one database stand for two replicas, and every write by
+    // either one must show in the other's next total, for a plain filter and for a search.
+    for url in urls().await {
+        let reader = support::store(&url).await;
+        let writer = support::store(&url).await;
+        let owner = OwnerId::local();
+        let pending = || ListQuery {
+            status: Some(Status::Pending),
+            ..ListQuery::default()
+        };
+        let search = || ListQuery {
+            search: Some("report".into()),
+            ..ListQuery::default()
+        };
+        let mut made = Vec::new();
+        for i in 0..3 {
+            let t = task(
+                &format!("report {i}"),
+                Priority::Low,
+                None,
+                &[],
+                &format!("2026-01-01T00:00:0{i}Z"),
+            );
+            writer.insert(&t, &[]).await.expect("insert");
+            made.push(t);
+        }
+        // Twice with nothing in between: the second may come from the cache, and must agree.
+        for _ in 0..2 {
+            assert_eq!(list(&reader, pending()).await.1, 3, "{url}");
+            assert_eq!(list(&reader, search()).await.1, 3, "{url}");
+        }
+        // Another replica inserts one more.
+        let t = task("report 3", Priority::Low, None, &[], "2026-01-01T00:00:09Z");
+        writer.insert(&t, &[]).await.expect("insert");
+        made.push(t);
+        assert_eq!(list(&reader, pending()).await.1, 4, "{url}: after insert");
+        assert_eq!(list(&reader, search()).await.1, 4, "{url}: after insert");
+        // ... completes one (it leaves the pending filter but still matches the search) ...
+        let mut done = made[0].clone();
+        done.toggle_complete(at("2026-01-02T00:00:00Z"));
+        assert_eq!(
+            writer.update(&done, 1, &[]).await.expect("update"),
+            WriteOutcome::Done
+        );
+        assert_eq!(list(&reader, pending()).await.1, 3, "{url}: after complete");
+        assert_eq!(list(&reader, search()).await.1, 4, "{url}: after complete");
+        // ... and deletes one.
+        assert_eq!(
+            writer
+                .delete(&owner, made[1].id, 1, &[])
+                .await
+                .expect("delete"),
+            WriteOutcome::Done
+        );
+        assert_eq!(list(&reader, pending()).await.1, 2, "{url}: after delete");
+        assert_eq!(list(&reader, search()).await.1, 3, "{url}: after delete");
+        // A page past the end still reports the total.
+        let far = ListQuery {
+            offset: 100,
+            ..pending()
+        };
+        assert_eq!(list(&reader, far).await, (vec![], 2), "{url}: past the end");
+    }
+}

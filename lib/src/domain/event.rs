@@ -349,27 +349,60 @@ pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
 
 /// The task as the API returns it (also embedded in event payloads).
 pub fn task_json(task: &Task) -> Value {
-    json!({
-        "id": task.id.to_string(),
-        "title": task.title.as_str(),
-        "description": task.description.as_ref().map(|d| d.as_str()),
-        "status": task.status().as_str(),
-        "priority": task.priority.as_str(),
-        "tags": task.tags.as_strings(),
-        "due_date": task.due_date.map(|t| format_utc(&t)),
-        "reminder_at": task.reminder_at.map(|t| format_utc(&t)),
-        "is_recurring": task.is_recurring(),
-        "recurrence_rule": task.recurrence_rule().map(|r| r.as_str()),
-        "recurrence_anchor": task.recurrence_anchor.as_str(),
-        "timezone": task.timezone.as_str(),
-        "series_id": task.series_id().map(|s| s.to_string()),
-        "series_start": task.series_start().map(|t| format_utc(&t)),
-        "occurrence": task.occurrence(),
-        "completed_at": task.completed_at().map(|t| format_utc(&t)),
-        "created_at": format_utc(&task.created_at),
-        "updated_at": format_utc(&task.updated_at),
-        "version": task.version,
-    })
+    serde_json::to_value(TaskJson(task)).unwrap_or_default()
+}
+
+/// A task in its API shape, serialised straight from the domain type (no intermediate
+/// `serde_json::Value`): what the HTTP responses write, and what [`task_json`] builds.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskJson<'a>(pub &'a Task);
+
+/// An RFC 3339 UTC timestamp (`Z`, fractional seconds only when present).
+struct Rfc3339<'a>(&'a DateTime<Utc>);
+
+impl serde::Serialize for Rfc3339<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_utc(self.0))
+    }
+}
+
+/// The tags as a JSON array of strings.
+struct TagList<'a>(&'a Task);
+
+impl serde::Serialize for TagList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.tags.iter().map(|t| t.as_str()))
+    }
+}
+
+impl serde::Serialize for TaskJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let t = self.0;
+        let mut m = s.serialize_struct("Task", 19)?;
+        m.serialize_field("id", &t.id.0)?;
+        m.serialize_field("title", t.title.as_str())?;
+        m.serialize_field("description", &t.description.as_ref().map(|d| d.as_str()))?;
+        m.serialize_field("status", t.status().as_str())?;
+        m.serialize_field("priority", t.priority.as_str())?;
+        m.serialize_field("tags", &TagList(t))?;
+        m.serialize_field("due_date", &t.due_date.as_ref().map(Rfc3339))?;
+        m.serialize_field("reminder_at", &t.reminder_at.as_ref().map(Rfc3339))?;
+        m.serialize_field("is_recurring", &t.is_recurring())?;
+        m.serialize_field("recurrence_rule", &t.recurrence_rule().map(|r| r.as_str()))?;
+        m.serialize_field("recurrence_anchor", t.recurrence_anchor.as_str())?;
+        m.serialize_field("timezone", t.timezone.as_str())?;
+        m.serialize_field("series_id", &t.series_id().map(|id| id.0))?;
+        let series_start = t.series_start();
+        m.serialize_field("series_start", &series_start.as_ref().map(Rfc3339))?;
+        m.serialize_field("occurrence", &t.occurrence())?;
+        let completed_at = t.completed_at();
+        m.serialize_field("completed_at", &completed_at.as_ref().map(Rfc3339))?;
+        m.serialize_field("created_at", &Rfc3339(&t.created_at))?;
+        m.serialize_field("updated_at", &Rfc3339(&t.updated_at))?;
+        m.serialize_field("version", &t.version)?;
+        m.end()
+    }
 }
 
 #[cfg(test)]

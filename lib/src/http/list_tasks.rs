@@ -47,21 +47,35 @@ pub fn routes() -> Router<AppState> {
 pub async fn list_tasks(
     State(s): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ListOut>, ApiError> {
     let Query(pairs) = query.map_err(|e| FieldError::new("query", e.body_text()))?;
     let q = parse_list_query(&pairs)?;
     let page = s.tasks.list(&s.owner, &q).await?;
-    let tasks: Vec<serde_json::Value> = page
-        .tasks
-        .iter()
-        .map(crate::domain::event::task_json)
-        .collect();
-    Ok(Json(serde_json::json!({
-        "tasks": tasks,
-        "total": page.total,
-        "limit": q.limit,
-        "offset": q.offset,
-    })))
+    Ok(Json(ListOut {
+        tasks: TaskPageJson(page.tasks),
+        total: page.total,
+        limit: q.limit,
+        offset: q.offset,
+    }))
+}
+
+/// The list response, serialised straight from the domain tasks (the documented shape is
+/// `dto::TaskListOut`).
+#[derive(serde::Serialize)]
+pub struct ListOut {
+    tasks: TaskPageJson,
+    total: u64,
+    limit: u32,
+    offset: u64,
+}
+
+/// A page of tasks as a JSON array.
+pub struct TaskPageJson(Vec<crate::domain::Task>);
+
+impl serde::Serialize for TaskPageJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(crate::domain::event::TaskJson))
+    }
 }
 
 /// Read one task.

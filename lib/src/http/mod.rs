@@ -104,7 +104,7 @@ pub fn etag(version: i64) -> String {
 
 /// A task body with its `ETag`.
 pub(crate) fn task_response(status: StatusCode, task: &Task) -> Response {
-    let mut resp = (status, Json(crate::domain::event::task_json(task))).into_response();
+    let mut resp = (status, Json(crate::domain::event::TaskJson(task))).into_response();
     if let Ok(v) = HeaderValue::from_str(&etag(task.version)) {
         resp.headers_mut().insert(header::ETAG, v);
     }

@@ -9,7 +9,8 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
 use std::time::Duration;
 
-use super::sql::{Bind, Dialect, RawTask, TASK_COLUMNS, list_filter, list_order};
+use super::counts::CountCache;
+use super::sql::{Bind, Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS, list_filter, list_order};
 use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
 
@@ -19,6 +20,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Clone)]
 pub struct PgTaskStore {
     pool: PgPool,
+    counts: std::sync::Arc<CountCache>,
 }
 
 impl PgTaskStore {
@@ -31,7 +33,10 @@ impl PgTaskStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            counts: std::sync::Arc::default(),
+        })
     }
 
     /// The pool, for the event-side adapters that share the database.
@@ -67,30 +72,31 @@ pub(super) fn bind_raw<'q>(
         .bind(r.version)
 }
 
+/// Reads a row selected with [`READ_COLUMNS`], by position.
 pub(super) fn decode(row: &PgRow) -> Result<Task, StoreError> {
-    let tags: Json<Vec<String>> = row.try_get("tags")?;
+    let tags: Json<Vec<String>> = row.try_get(6)?;
     RawTask {
-        id: row.try_get("id")?,
-        owner_id: row.try_get("owner_id")?,
-        title: row.try_get("title")?,
-        title_key: row.try_get("title_key")?,
-        description: row.try_get("description")?,
-        search_text: row.try_get("search_text")?,
-        status: row.try_get("status")?,
-        priority: row.try_get("priority")?,
+        id: row.try_get(0)?,
+        owner_id: row.try_get(1)?,
+        title: row.try_get(2)?,
+        title_key: String::new(),
+        description: row.try_get(3)?,
+        search_text: String::new(),
+        status: row.try_get(4)?,
+        priority: row.try_get(5)?,
         tags: tags.0,
-        due_date: row.try_get("due_date")?,
-        reminder_at: row.try_get("reminder_at")?,
-        recurrence_rule: row.try_get("recurrence_rule")?,
-        recurrence_anchor: row.try_get("recurrence_anchor")?,
-        timezone: row.try_get("timezone")?,
-        series_id: row.try_get("series_id")?,
-        series_start: row.try_get("series_start")?,
-        occurrence: row.try_get("occurrence")?,
-        completed_at: row.try_get("completed_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        version: row.try_get("version")?,
+        due_date: row.try_get(7)?,
+        reminder_at: row.try_get(8)?,
+        recurrence_rule: row.try_get(9)?,
+        recurrence_anchor: row.try_get(10)?,
+        timezone: row.try_get(11)?,
+        series_id: row.try_get(12)?,
+        series_start: row.try_get(13)?,
+        occurrence: row.try_get(14)?,
+        completed_at: row.try_get(15)?,
+        created_at: row.try_get(16)?,
+        updated_at: row.try_get(17)?,
+        version: row.try_get(18)?,
     }
     .into_task()
 }
@@ -166,7 +172,7 @@ impl TaskStore for PgTaskStore {
     }
 
     async fn get(&self, owner: &OwnerId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND owner_id = $2");
+        let sql = format!("SELECT {READ_COLUMNS} FROM tasks WHERE id = $1 AND owner_id = $2");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.0)
             .bind(owner.as_str())
@@ -229,27 +235,39 @@ impl TaskStore for PgTaskStore {
     async fn list(&self, owner: &OwnerId, q: &ListQuery) -> Result<TaskPage, StoreError> {
         let (filter, binds) = list_filter(Dialect::Postgres, owner, q);
         let n = binds.len();
+        // The page also returns the snapshot it read (column 19, after READ_COLUMNS): a total
+        // counted under the same snapshot is still exact (see storage::counts).
         let page_sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {} LIMIT ${} OFFSET ${}",
+            "SELECT {READ_COLUMNS}, pg_current_snapshot()::text FROM tasks WHERE {filter} ORDER BY {} LIMIT ${} OFFSET ${}",
             list_order(Dialect::Postgres, q),
             n + 1,
             n + 2
         );
-        let count_sql = format!("SELECT COUNT(*) FROM tasks WHERE {filter}");
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
-        // The page and the count run at the same time, on two connections.
-        let page = bind_list(sqlx::query(AssertSqlSafe(page_sql)), &binds)
+        let rows = bind_list(sqlx::query(AssertSqlSafe(page_sql)), &binds)
             .bind(i64::from(q.limit))
             .bind(offset)
-            .fetch_all(&self.pool);
-        let count = bind_list(sqlx::query(AssertSqlSafe(count_sql)), &binds).fetch_one(&self.pool);
-        let (rows, count) = tokio::try_join!(page, count)?;
-        let total: i64 = count.try_get(0)?;
+            .fetch_all(&self.pool)
+            .await?;
         let tasks = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-        Ok(TaskPage {
-            tasks,
-            total: u64::try_from(total).unwrap_or(0),
-        })
+        let snapshot: Option<String> = rows.first().map(|r| r.try_get(19)).transpose()?;
+        let key = format!("{filter} {binds:?}");
+        let cached = snapshot.and_then(|snap| self.counts.get(&key, &snap));
+        let total = match cached {
+            Some(total) => total,
+            None => {
+                let count_sql = format!(
+                    "SELECT COUNT(*), pg_current_snapshot()::text FROM tasks WHERE {filter}"
+                );
+                let row = bind_list(sqlx::query(AssertSqlSafe(count_sql)), &binds)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let total = u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0);
+                self.counts.put(key, row.try_get(1)?, total);
+                total
+            }
+        };
+        Ok(TaskPage { tasks, total })
     }
 
     async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError> {

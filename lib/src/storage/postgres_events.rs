@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
 use super::postgres::{PgTaskStore, bind_raw, decode, insert_events};
-use super::sql::{Dialect, RawTask, TASK_COLUMNS};
+use super::sql::{Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS};
 use crate::domain::event::IncomingEvent;
 use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
 use crate::ports::{ActivityQuery, AuditEntry, EventStore, Notification, OutboxRow, StoreError};
@@ -257,7 +257,7 @@ impl EventStore for PgTaskStore {
         let sql = format!(
             "UPDATE tasks SET reminder_fired_at = $1 WHERE id IN ( \
                SELECT id FROM tasks WHERE reminder_at <= $1 AND reminder_fired_at IS NULL AND completed_at IS NULL \
-               ORDER BY reminder_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {TASK_COLUMNS}"
+               ORDER BY reminder_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {READ_COLUMNS}"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(now)

@@ -19,6 +19,12 @@ pub const TASK_COLUMNS: &str = "id, owner_id, title, title_key, description, sea
      due_date, reminder_at, recurrence_rule, recurrence_anchor, timezone, series_id, series_start, occurrence, completed_at, \
      created_at, updated_at, version";
 
+/// The columns a read selects, in the order the adapters' `decode` reads them by position: the
+/// derived columns written for sorting and searching (`title_key`, `search_text`) are left out.
+pub const READ_COLUMNS: &str = "id, owner_id, title, description, status, priority, tags, due_date, reminder_at, \
+     recurrence_rule, recurrence_anchor, timezone, series_id, series_start, occurrence, completed_at, created_at, \
+     updated_at, version";
+
 /// What differs between the SQL dialects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -153,11 +159,11 @@ pub struct RawTask {
     pub owner_id: String,
     /// title
     pub title: String,
-    /// title_key
+    /// title_key (derived; written, never read back: empty on a row that was read)
     pub title_key: String,
     /// description
     pub description: Option<String>,
-    /// search_text
+    /// search_text (derived; written, never read back: empty on a row that was read)
     pub search_text: String,
     /// status
     pub status: String,

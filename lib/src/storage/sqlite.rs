@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use super::sql::{Bind, Dialect, RawTask, TASK_COLUMNS, list_filter, list_order};
+use super::sql::{Bind, Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS, list_filter, list_order};
 use crate::domain::time::{from_sortable_text, to_sortable_text};
 use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
@@ -100,15 +100,15 @@ fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
     t.as_ref().map(to_sortable_text)
 }
 
-fn get_ts(row: &SqliteRow, col: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+fn get_ts(row: &SqliteRow, col: usize) -> Result<Option<DateTime<Utc>>, StoreError> {
     let s: Option<String> = row.try_get(col)?;
     s.map(|s| from_sortable_text(&s).map_err(StoreError::Corrupt))
         .transpose()
 }
 
-fn get_uuid(row: &SqliteRow, col: &str) -> Result<Option<Uuid>, StoreError> {
+fn get_uuid(row: &SqliteRow, col: usize) -> Result<Option<Uuid>, StoreError> {
     let s: Option<String> = row.try_get(col)?;
-    s.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("{col}: {e}"))))
+    s.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("column {col}: {e}"))))
         .transpose()
 }
 
@@ -143,32 +143,33 @@ pub(super) fn bind_raw<'q>(
         .bind(r.version)
 }
 
+/// Reads a row selected with [`READ_COLUMNS`], by position.
 pub(super) fn decode(row: &SqliteRow) -> Result<Task, StoreError> {
-    let tags_json: String = row.try_get("tags")?;
+    let tags_json: String = row.try_get(6)?;
     let tags: Vec<String> =
         serde_json::from_str(&tags_json).map_err(|e| StoreError::Corrupt(format!("tags: {e}")))?;
     RawTask {
-        id: required(get_uuid(row, "id")?, "id")?,
-        owner_id: row.try_get("owner_id")?,
-        title: row.try_get("title")?,
-        title_key: row.try_get("title_key")?,
-        description: row.try_get("description")?,
-        search_text: row.try_get("search_text")?,
-        status: row.try_get("status")?,
-        priority: row.try_get("priority")?,
+        id: required(get_uuid(row, 0)?, "id")?,
+        owner_id: row.try_get(1)?,
+        title: row.try_get(2)?,
+        title_key: String::new(),
+        description: row.try_get(3)?,
+        search_text: String::new(),
+        status: row.try_get(4)?,
+        priority: row.try_get(5)?,
         tags,
-        due_date: get_ts(row, "due_date")?,
-        reminder_at: get_ts(row, "reminder_at")?,
-        recurrence_rule: row.try_get("recurrence_rule")?,
-        recurrence_anchor: row.try_get("recurrence_anchor")?,
-        timezone: row.try_get("timezone")?,
-        series_id: get_uuid(row, "series_id")?,
-        series_start: get_ts(row, "series_start")?,
-        occurrence: row.try_get("occurrence")?,
-        completed_at: get_ts(row, "completed_at")?,
-        created_at: required(get_ts(row, "created_at")?, "created_at")?,
-        updated_at: required(get_ts(row, "updated_at")?, "updated_at")?,
-        version: row.try_get("version")?,
+        due_date: get_ts(row, 7)?,
+        reminder_at: get_ts(row, 8)?,
+        recurrence_rule: row.try_get(9)?,
+        recurrence_anchor: row.try_get(10)?,
+        timezone: row.try_get(11)?,
+        series_id: get_uuid(row, 12)?,
+        series_start: get_ts(row, 13)?,
+        occurrence: row.try_get(14)?,
+        completed_at: get_ts(row, 15)?,
+        created_at: required(get_ts(row, 16)?, "created_at")?,
+        updated_at: required(get_ts(row, 17)?, "updated_at")?,
+        version: row.try_get(18)?,
     }
     .into_task()
 }
@@ -245,7 +246,7 @@ impl TaskStore for SqliteTaskStore {
     }
 
     async fn get(&self, owner: &OwnerId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND owner_id = ?");
+        let sql = format!("SELECT {READ_COLUMNS} FROM tasks WHERE id = ? AND owner_id = ?");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.to_string())
             .bind(owner.as_str())
@@ -307,7 +308,7 @@ impl TaskStore for SqliteTaskStore {
     async fn list(&self, owner: &OwnerId, q: &ListQuery) -> Result<TaskPage, StoreError> {
         let (filter, binds) = list_filter(Dialect::Sqlite, owner, q);
         let page_sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
+            "SELECT {READ_COLUMNS} FROM tasks WHERE {filter} ORDER BY {} LIMIT ? OFFSET ?",
             list_order(Dialect::Sqlite, q)
         );
         let count_sql = format!("SELECT COUNT(*) FROM tasks WHERE {filter}");

@@ -7,7 +7,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 use uuid::Uuid;
 
-use super::sql::{Dialect, RawTask, TASK_COLUMNS};
+use super::sql::{Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS};
 use super::sqlite::{SqliteTaskStore, bind_raw, decode, insert_events};
 use crate::domain::event::IncomingEvent;
 use crate::domain::time::{from_sortable_text, to_sortable_text};
@@ -283,7 +283,7 @@ impl EventStore for SqliteTaskStore {
         let sql = format!(
             "UPDATE tasks SET reminder_fired_at = ?1 WHERE id IN ( \
                SELECT id FROM tasks WHERE reminder_at <= ?1 AND reminder_fired_at IS NULL AND completed_at IS NULL \
-               ORDER BY reminder_at LIMIT ?2) RETURNING {TASK_COLUMNS}"
+               ORDER BY reminder_at LIMIT ?2) RETURNING {READ_COLUMNS}"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(to_sortable_text(&now))
