@@ -721,3 +721,75 @@ async fn published_outbox_rows_are_pruned_and_pending_ones_kept() {
         assert_eq!(feed["total"], 1, "{url}: the audit log keeps the history");
     }
 }
+
+#[tokio::test]
+async fn the_relays_claim_stays_an_index_walk_on_a_backlog() {
+    // The pathology this guards against: a caught-up relay leaves statistics that call both
+    // partial outbox indexes empty; then a burst of writes builds a backlog, and a cost-based
+    // plan turned the claim's "oldest of its task" test into a nested loop over the whole
+    // backlog (minutes per claim at 13,000 rows, so the backlog only grew). The claim must
+    // walk the unpublished-by-seq index and probe the (task_id, seq) index per candidate.
+    let Some(url) = support::pg_url().await else {
+        return;
+    };
+    let state = support::state(support::stores(&url).await);
+    let app = app(&state);
+    for i in 0..5 {
+        call(
+            &app,
+            "POST",
+            "/api/tasks",
+            Some(json!({"title": format!("t{i}")})),
+            &[],
+        )
+        .await;
+    }
+    state.relay.pass().await.expect("relay");
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    sqlx::query("VACUUM ANALYZE outbox")
+        .execute(&pool)
+        .await
+        .expect("analyze");
+    // A backlog of 3,000 events over 2,000 tasks: the first 1,000 tasks have two events each.
+    sqlx::query(
+        "INSERT INTO outbox (id, task_id, event_type, topic, cloudevent, created_at, next_attempt_at) \
+         SELECT gen_random_uuid(), ('00000000-0000-4000-8000-' || lpad(((g - 1) % 2000)::text, 12, '0'))::uuid, \
+                'task.updated', 'task-events', jsonb_build_object('n', g), now() - interval '1 minute', now() - interval '1 minute' \
+         FROM generate_series(1, 3000) AS g",
+    )
+    .execute(&pool)
+    .await
+    .expect("backlog");
+    let now = tasks::domain::time::now();
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN {}",
+        tasks::storage::postgres::CLAIM_OUTBOX_SQL
+    )))
+    .bind(now)
+    .bind(100i64)
+    .bind(now + chrono::Duration::seconds(30))
+    .fetch_all(&pool)
+    .await
+    .expect("explain");
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("outbox_unpublished_idx") && plan.contains("outbox_task_pending_idx"),
+        "the claim must walk both indexes:\n{plan}"
+    );
+    assert!(
+        !plan.contains("Join"),
+        "the per-task test must stay a subplan:\n{plan}"
+    );
+    // And it claims the oldest event of each task only: the first 100 tasks' first events.
+    let rows = state
+        .events
+        .claim_outbox(now, 100, 30)
+        .await
+        .expect("claim");
+    assert_eq!(rows.len(), 100);
+    let wanted: Vec<String> = (1..=100)
+        .map(|g: i64| json!({ "n": g }).to_string())
+        .collect();
+    let got: Vec<String> = rows.iter().map(|r| r.cloudevent.to_string()).collect();
+    assert_eq!(got, wanted, "oldest first, one per task");
+}

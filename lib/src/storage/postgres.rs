@@ -16,6 +16,15 @@ use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The relay's claim: leases (`$3`, the lease's end) up to `$2` due (`$1`, now) unpublished
+/// events, oldest first, each the oldest unpublished event of its task (see `claim_outbox`).
+/// Public so a test can check its plan.
+pub const CLAIM_OUTBOX_SQL: &str = "UPDATE outbox SET next_attempt_at = $3 WHERE seq IN ( \
+       SELECT o.seq FROM outbox o WHERE o.published_at IS NULL AND o.attempts >= 0 AND o.next_attempt_at <= $1 \
+       AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.task_id = o.task_id AND p.published_at IS NULL AND p.seq < o.seq OFFSET 0) \
+       ORDER BY o.seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
+     RETURNING seq, id, task_id, cloudevent, attempts";
+
 /// The PostgreSQL task store.
 #[derive(Clone)]
 pub struct PgTaskStore {

@@ -141,6 +141,10 @@ impl EventStore for SqliteTaskStore {
         Ok(())
     }
 
+    // Oldest first (the partial index on unpublished `seq`), and only the oldest unpublished
+    // event of each task, so a task's events leave in order: SQLite runs the correlated
+    // `NOT EXISTS` as one probe of the (task_id, seq) index per candidate. `attempts >= 0` (always
+    // true) is what lets the outer walk use the unpublished-by-seq index (migration 4).
     async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
@@ -149,7 +153,7 @@ impl EventStore for SqliteTaskStore {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = sqlx::query(
             "UPDATE outbox SET next_attempt_at = ?3 WHERE seq IN ( \
-               SELECT o.seq FROM outbox o WHERE o.published_at IS NULL AND o.next_attempt_at <= ?1 \
+               SELECT o.seq FROM outbox o WHERE o.published_at IS NULL AND o.attempts >= 0 AND o.next_attempt_at <= ?1 \
                AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.task_id = o.task_id AND p.published_at IS NULL AND p.seq < o.seq) \
                ORDER BY o.seq LIMIT ?2) \
              RETURNING seq, id, task_id, cloudevent, attempts",
