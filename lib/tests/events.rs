@@ -541,7 +541,7 @@ async fn on_task_event_answers_by_daprs_delivery_contract() {
         tasks: lite.clone(),
         events: lite.clone(),
     });
-    lite.pool().close().await;
+    lite.close().await;
     let mut again = good.clone();
     again["id"] = json!(uuid::Uuid::now_v7().to_string());
     let (s, v) = call(

@@ -25,7 +25,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// The SQLite task store.
 #[derive(Clone)]
 pub struct SqliteTaskStore {
+    /// Reads: several connections (WAL readers never wait for the writer).
     pool: SqlitePool,
+    /// Every write, on one connection: SQLite allows one writer at a time, and a second
+    /// connection that finds the write lock taken waits in SQLite's busy handler, which polls
+    /// with sleeps of up to 100 ms (the source of write-latency spikes of hundreds of ms under
+    /// concurrent writes). Queued on the pool instead, writers go in turn, first come first
+    /// served. Other processes on the same file still meet the busy handler.
+    writer: SqlitePool,
 }
 
 impl SqliteTaskStore {
@@ -46,22 +53,30 @@ impl SqliteTaskStore {
             p.push(".migrate-lock");
             std::path::PathBuf::from(p)
         };
-        let pool = SqlitePoolOptions::new()
-            // An in-memory database exists once per connection: keep exactly one.
-            .max_connections(if in_memory { 1 } else { 8 })
-            .min_connections(if in_memory { 1 } else { 0 })
-            .idle_timeout(if in_memory {
-                None
-            } else {
-                Some(Duration::from_secs(600))
-            })
-            .max_lifetime(if in_memory {
-                None
-            } else {
-                Some(Duration::from_secs(3600))
-            })
-            .connect_with(opts)
+        let pool_options = |n: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(n)
+                .min_connections(if in_memory { 1 } else { 0 })
+                .idle_timeout(if in_memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(600))
+                })
+                .max_lifetime(if in_memory {
+                    None
+                } else {
+                    Some(Duration::from_secs(3600))
+                })
+        };
+        // An in-memory database exists once per connection: keep exactly one, for everything.
+        let pool = pool_options(if in_memory { 1 } else { 8 })
+            .connect_with(opts.clone())
             .await?;
+        let writer = if in_memory {
+            pool.clone()
+        } else {
+            pool_options(1).connect_with(opts).await?
+        };
         // SQLite's migrator takes no lock: serialise processes (and pools) that open the same
         // file at once with an advisory lock on a sibling file.
         let _guard = if in_memory {
@@ -69,13 +84,24 @@ impl SqliteTaskStore {
         } else {
             Some(migration_lock(&lock_path).await?)
         };
-        MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
-        Ok(Self { pool })
+        MIGRATOR.run(&writer).await.map_err(StoreError::Migration)?;
+        Ok(Self { pool, writer })
     }
 
-    /// The pool, for the event-side adapters that share the database.
+    /// The readers' pool, for the event-side adapters that share the database.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The single writer connection's pool: every statement that writes goes here.
+    pub fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// Closes both pools: every later call fails as if the database were gone.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
@@ -236,7 +262,7 @@ impl TaskStore for SqliteTaskStore {
             "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
             Dialect::Sqlite.placeholders(1, 21)
         );
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw)
             .execute(&mut *tx)
             .await?;
@@ -270,7 +296,7 @@ impl TaskStore for SqliteTaskStore {
                    reminder_at = ?11, recurrence_rule = ?12, recurrence_anchor = ?13, timezone = ?14, series_id = ?15, \
                    series_start = ?16, occurrence = ?17, completed_at = ?18, created_at = ?19, updated_at = ?20, \
                    version = ?21 WHERE id = ?1 AND owner_id = ?2 AND version = ?22";
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = bind_raw(sqlx::query(sql), &raw)
             .bind(expected_version)
             .execute(&mut *tx)
@@ -290,7 +316,7 @@ impl TaskStore for SqliteTaskStore {
         expected_version: i64,
         events: &[DomainEvent],
     ) -> Result<WriteOutcome, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = ?")
             .bind(id.to_string())
             .bind(owner.as_str())

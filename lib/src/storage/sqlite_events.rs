@@ -103,7 +103,7 @@ impl EventStore for SqliteTaskStore {
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM outbox WHERE published_at < ?")
             .bind(to_sortable_text(&before))
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(done.rows_affected())
     }
@@ -124,7 +124,7 @@ impl EventStore for SqliteTaskStore {
         for id in ids {
             q = q.bind(id.to_string());
         }
-        q.execute(self.pool()).await?;
+        q.execute(self.writer()).await?;
         Ok(())
     }
 
@@ -133,7 +133,7 @@ impl EventStore for SqliteTaskStore {
         evs: &[IncomingEvent],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         for ev in evs {
             insert_audit(&mut tx, ev, now).await?;
         }
@@ -161,7 +161,7 @@ impl EventStore for SqliteTaskStore {
         .bind(to_sortable_text(&now))
         .bind(i64::from(limit))
         .bind(to_sortable_text(&(now + Duration::seconds(lease_secs))))
-        .fetch_all(self.pool())
+        .fetch_all(self.writer())
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -184,7 +184,7 @@ impl EventStore for SqliteTaskStore {
         sqlx::query("UPDATE outbox SET published_at = ? WHERE id = ?")
             .bind(to_sortable_text(&now))
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -199,7 +199,7 @@ impl EventStore for SqliteTaskStore {
             .bind(error.chars().take(1000).collect::<String>())
             .bind(to_sortable_text(&retry_at))
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -217,7 +217,7 @@ impl EventStore for SqliteTaskStore {
         ev: &IncomingEvent,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.writer().acquire().await?;
         insert_audit(&mut conn, ev, now).await
     }
 
@@ -228,7 +228,7 @@ impl EventStore for SqliteTaskStore {
         event_id: Uuid,
         events: &[DomainEvent],
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let link = sqlx::query(
             "INSERT INTO recurrence_links (task_id, next_task_id, event_id, created_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (task_id) DO NOTHING",
@@ -272,7 +272,7 @@ impl EventStore for SqliteTaskStore {
         .bind(n.due_at.as_ref().map(to_sortable_text))
         .bind(to_sortable_text(&n.created_at))
         .bind(deliver.then(|| to_sortable_text(&n.created_at)))
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -283,7 +283,7 @@ impl EventStore for SqliteTaskStore {
         limit: u32,
         source: &str,
     ) -> Result<Vec<Task>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let sql = format!(
             "UPDATE tasks SET reminder_fired_at = ?1 WHERE id IN ( \
                SELECT id FROM tasks WHERE reminder_at <= ?1 AND reminder_fired_at IS NULL AND completed_at IS NULL \
@@ -407,7 +407,7 @@ impl EventStore for SqliteTaskStore {
         .bind(to_sortable_text(&now))
         .bind(id.to_string())
         .bind(owner.as_str())
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -427,7 +427,7 @@ impl EventStore for SqliteTaskStore {
             .bind(to_sortable_text(&now))
             .bind(i64::from(limit))
             .bind(to_sortable_text(&(now + Duration::seconds(lease_secs))))
-            .fetch_all(self.pool())
+            .fetch_all(self.writer())
             .await?;
         rows.iter().map(notification).collect()
     }
@@ -443,7 +443,7 @@ impl EventStore for SqliteTaskStore {
             None => sqlx::query("UPDATE notifications SET delivered_at = ?, next_delivery_at = NULL WHERE id = ?")
                 .bind(to_sortable_text(&now))
                 .bind(id.to_string())
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?,
             Some(e) => sqlx::query(
                 "UPDATE notifications SET delivery_attempts = delivery_attempts + 1, last_error = ?, next_delivery_at = ? WHERE id = ?",
@@ -451,7 +451,7 @@ impl EventStore for SqliteTaskStore {
             .bind(e.chars().take(1000).collect::<String>())
             .bind(to_sortable_text(&retry_at))
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?,
         };
         Ok(())
