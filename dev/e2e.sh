@@ -11,6 +11,7 @@
 # Environment: E2E_PROFILE (debug; bench: release), E2E_KAFKA_PORT (29092; its own broker and data,
 # reset every run), E2E_DB (todo_e2e, dropped and created every run), CREATE_TASK_REPLICAS (2; bench: 1),
 # E2E_TIMEOUT (900 s for the driver), E2E_SKIP="name ..." (tests to skip), E2E_KEEP=1 (leave the topology up afterwards, for debugging),
+# E2E_WEBHOOK_PORT (29180: the driver's notification webhook, behind on-task-event's bindings.http),
 # BENCH_RATE (200), BENCH_SECONDS (20), BENCH_CONCURRENCY (16).
 # Ends with the line `e2e: N passed, M failed` (a failed set-up or tear-down counts as a failure).
 set -uo pipefail
@@ -40,6 +41,10 @@ fi
 export KAFKA_PORT="${E2E_KAFKA_PORT:-29092}"
 export KAFKA_CONTROLLER_PORT="${E2E_KAFKA_CONTROLLER_PORT:-29093}"
 export TODO_LOG_DIR="$CACHE/logs/e2e"
+# Notifications go out through the real bindings.http component (dapr/optional) to a loopback
+# webhook that dev/e2e/driver.py serves on this port.
+export E2E_WEBHOOK_PORT="${E2E_WEBHOOK_PORT:-29180}"
+export NOTIFY_WEBHOOK_URL="http://127.0.0.1:$E2E_WEBHOOK_PORT/notify"
 E2E_DB="${E2E_DB:-todo_e2e}"
 E2E_TIMEOUT="${E2E_TIMEOUT:-900}"
 mkdir -p "$TODO_LOG_DIR"

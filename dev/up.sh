@@ -47,7 +47,8 @@ Environment:
                         (app 8111, daprd 3511/50011), all behind the gateway
   APP_API_TOKEN, DAPR_API_TOKEN   tokens (generated once and kept in $ENV_FILE otherwise)
   LOG_FORMAT (json), RUST_LOG (info), GATEWAY_PORT (8080), KAFKA_PORT (9092)
-  NOTIFY_WEBHOOK_URL    if set, on-task-event's daprd also loads dapr/optional (notify-webhook)
+  NOTIFY_WEBHOOK_URL    if set, on-task-event's daprd also loads dapr/optional (notify-webhook) and
+                        on-task-event delivers notifications through it (NOTIFY_BINDING)
   UP_START_TIMEOUT      seconds to wait for health ($START_TIMEOUT)
 
 Logs: $LOG_DIR/<function>.log, <function>.daprd.log, kafka.log, gateway.*.log, ...
@@ -191,9 +192,14 @@ start_function() { # fn app-id app-port dapr-http dapr-grpc instance-name
     log "$inst already running"
   else
     port_open "$port" && die "port $port (for $inst) is in use by another process"
+    # With a webhook configured, on-task-event delivers notifications through its binding.
+    local notify_binding=""
+    if [[ "$app_id" == on-task-event && -n "${NOTIFY_WEBHOOK_URL:-}" ]]; then
+      notify_binding=notify-webhook
+    fi
     PORT="$port" HOST=127.0.0.1 DATABASE_URL="$DATABASE_URL" \
       DAPR_HTTP_PORT="$dhttp" DAPR_GRPC_PORT="$dgrpc" \
-      APP_API_TOKEN="$APP_API_TOKEN" DAPR_API_TOKEN="$DAPR_API_TOKEN" \
+      APP_API_TOKEN="$APP_API_TOKEN" DAPR_API_TOKEN="$DAPR_API_TOKEN" NOTIFY_BINDING="$notify_binding" \
       APP_ID="$app_id" LOG_FORMAT="${LOG_FORMAT:-json}" RUST_LOG="${RUST_LOG:-info}" \
       nohup "$bin" >>"$LOG_DIR/$inst.log" 2>&1 </dev/null &
     record_pid "$inst" $!

@@ -6,7 +6,8 @@ Python 3 standard library only. Every test is bounded in time (SIGALRM) and ever
 its own deadline. Usage: driver.py [--result FILE] [TEST ...]   (default: every test, in order)
 
 Environment (from dev/e2e.sh / .cache/run/up/env): GATEWAY_URL, DAPR_API_TOKEN, DATABASE_URL,
-KAFKA_PORT, E2E_PROFILE (for restarting a killed daprd through dev/up.sh).
+KAFKA_PORT, E2E_PROFILE (for restarting a killed daprd through dev/up.sh), E2E_WEBHOOK_PORT (the
+notification webhook this driver serves; on-task-event's bindings.http posts to it).
 """
 
 import json
@@ -22,6 +23,7 @@ import urllib.error
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 GW = os.environ.get("GATEWAY_URL", "http://127.0.0.1:8080").rstrip("/")
@@ -38,6 +40,47 @@ DAPRD_CREATE, DAPRD_UPDATE, DAPRD_COMPLETE = 3501, 3502, 3503
 
 class Fail(Exception):
     pass
+
+
+# --- the notification webhook -------------------------------------------------------------------
+# What on-task-event delivers through its Dapr output binding (bindings.http) arrives here. The
+# first delivery of each notification is refused with a 500, so the test also sees the retry.
+
+WEBHOOK = {"lock": threading.Lock(), "posts": []}  # posts: (status answered, parsed body)
+
+
+class WebhookHandler(BaseHTTPRequestHandler):
+    def do_POST(self):  # noqa: N802 - the http.server API
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            data = json.loads(body or b"null")
+        except ValueError:
+            data = {"unparsed": body.decode("utf-8", "replace")}
+        key = data.get("id") if isinstance(data, dict) else None
+        with WEBHOOK["lock"]:
+            seen = any(isinstance(b, dict) and b.get("id") == key for _, b in WEBHOOK["posts"])
+            status = 200 if seen else 500
+            WEBHOOK["posts"].append((status, data))
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def start_webhook():
+    port = int(os.environ.get("E2E_WEBHOOK_PORT", "0") or 0)
+    if not port:
+        return None
+    server = ThreadingHTTPServer(("127.0.0.1", port), WebhookHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def webhook_posts(task_id):
+    with WEBHOOK["lock"]:
+        return [(st, b) for st, b in WEBHOOK["posts"] if isinstance(b, dict) and b.get("task_id") == task_id]
 
 
 class TimeUp(Exception):
@@ -315,13 +358,38 @@ def test_reminder_notification():
     expect(http("POST", f"{GW}/api/notifications/{n['id']}/read"), 204, "mark read through the gateway")
     if find():
         raise Fail("notification still unread after POST /api/notifications/{id}/read")
+    # Delivered through the real bindings.http output binding to our webhook: the first attempt
+    # is refused (500), the retry on a later cron tick is accepted, and delivered_at is set.
+    delivery = "no webhook configured (E2E_WEBHOOK_PORT unset)"
+    if os.environ.get("E2E_WEBHOOK_PORT"):
+        def delivered():
+            posts = webhook_posts(tid)
+            return posts if any(st == 200 for st, _ in posts) else None
+
+        posts = wait_until("the webhook to accept the notification", 40, delivered, interval=0.25)
+        if posts[0][0] != 500:
+            raise Fail(f"the first delivery should have been the refused one: {posts}")
+        body = posts[-1][1]
+        if body.get("id") != n["id"] or body.get("title") != f"e2e reminder {RUN}":
+            raise Fail(f"webhook body does not carry the notification: {body}")
+
+        def marked():
+            lst = expect(http("GET", f"{GW}/api/notifications?limit=200"), 200, "notifications").json()
+            m = next((x for x in lst["notifications"] if x["id"] == n["id"]), None)
+            return m if m and m.get("delivered_at") else None
+
+        wait_until("delivered_at on the notification", 15, marked, interval=0.25)
+        delivery = f"webhook refused the first delivery, accepted attempt {len(posts)}"
     # The reminder fires once: no second notification for the task.
     time.sleep(6)
     body = expect(http("GET", f"{GW}/api/notifications?limit=200"), 200, "notifications").json()
     mine = [x for x in body["notifications"] if x["task_id"] == tid]
     if len(mine) != 1:
         raise Fail(f"{len(mine)} notifications for the reminder, expected 1")
-    return f"notification {late:.1f} s after reminder_at (cron every 5 s); marked read through the gateway"
+    if os.environ.get("E2E_WEBHOOK_PORT") and sum(1 for st, _ in webhook_posts(tid) if st == 200) != 1:
+        raise Fail(f"the webhook accepted the notification more than once: {webhook_posts(tid)}")
+    return (f"notification {late:.1f} s after reminder_at (cron every 5 s); {delivery}; "
+            "marked read through the gateway")
 
 
 def test_idempotency_two_replicas():
@@ -550,7 +618,7 @@ def test_poison_dead_letter():
 TESTS = [
     ("audit_latency", test_audit_latency, 120),
     ("recurring_once", test_recurring_once, 120),
-    ("reminder_notification", test_reminder_notification, 90),
+    ("reminder_notification", test_reminder_notification, 120),
     ("idempotency_two_replicas", test_idempotency_two_replicas, 60),
     ("poison_dead_letter", test_poison_dead_letter, 150),
     ("kafka_outage", test_kafka_outage, 420),
@@ -575,6 +643,7 @@ def main():
         raise TimeUp()
 
     signal.signal(signal.SIGALRM, on_alarm)
+    start_webhook()
     passed, failed, skipped = 0, [], 0
     for name, fn, limit in chosen:
         if name in skip:
