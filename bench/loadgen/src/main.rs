@@ -126,10 +126,19 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             let mut lat = Vec::with_capacity(4096);
             let mut errors = 0u64;
             let mut i = w * 1_000_000;
-            let mut next = Instant::now();
+            // Paced workers start staggered across one interval, so requests arrive evenly
+            // rather than in bursts of `concurrency`; latency is counted from the scheduled
+            // send time, so time spent waiting behind a slow server is not hidden (no
+            // coordinated omission).
+            let mut next = Instant::now()
+                + interval
+                    .map(|iv| iv.mul_f64(w as f64 / concurrency as f64))
+                    .unwrap_or_default();
             while Instant::now() < deadline {
+                let mut scheduled = None;
                 if let Some(iv) = interval {
                     tokio::time::sleep_until(next.into()).await;
+                    scheduled = Some(next);
                     next += iv;
                 }
                 i += 1;
@@ -148,7 +157,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                     )),
                     other => panic!("unknown scenario {other}"),
                 };
-                let t0 = Instant::now();
+                let t0 = scheduled.unwrap_or_else(Instant::now);
                 match req.send().await {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
