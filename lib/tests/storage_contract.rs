@@ -531,3 +531,53 @@ async fn list_totals_follow_every_write_including_another_replicas() {
         assert_eq!(list(&reader, far).await, (vec![], 2), "{url}: past the end");
     }
 }
+
+#[tokio::test]
+async fn concurrent_writes_commit_together_and_a_failing_one_alone_rolls_back() {
+    // SQLite commits concurrent task writes in groups (one transaction, a savepoint each): a
+    // write that fails must not take the others of its group down, nor leave anything behind.
+    // PostgreSQL runs the same story with a transaction per write.
+    for url in urls().await {
+        let store = support::store(&url).await;
+        let first = task("first", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
+        let taken = DomainEvent::created(&first, "test", first.created_at);
+        store
+            .insert(&first, std::slice::from_ref(&taken))
+            .await
+            .expect("insert");
+        let mut handles = Vec::new();
+        for i in 0..24 {
+            let store = store.clone();
+            let t = task(
+                &format!("t{i:02}"),
+                Priority::Low,
+                None,
+                &[],
+                "2026-01-01T00:00:01Z",
+            );
+            let mut ev = DomainEvent::created(&t, "test", t.created_at);
+            if i == 11 {
+                ev.id = taken.id; // collides with an outbox row: this write must fail
+            }
+            handles.push(tokio::spawn(async move {
+                let r = store.insert(&t, &[ev]).await;
+                (t.id, r.is_ok())
+            }));
+        }
+        let mut ok = 0;
+        for (i, h) in handles.into_iter().enumerate() {
+            let (id, done) = h.await.expect("join");
+            let stored = store
+                .get(&OwnerId::local(), id)
+                .await
+                .expect("get")
+                .is_some();
+            assert_eq!(done, i != 11, "{url}: write {i}");
+            assert_eq!(stored, done, "{url}: write {i} stored iff acknowledged");
+            ok += usize::from(done);
+        }
+        assert_eq!(ok, 23);
+        let (_, total) = list(&store, ListQuery::default()).await;
+        assert_eq!(total, 24, "{url}: first + 23");
+    }
+}

@@ -8,6 +8,7 @@ mod postgres_events;
 pub mod sql;
 pub mod sqlite;
 mod sqlite_events;
+mod sqlite_writer;
 
 use std::sync::Arc;
 

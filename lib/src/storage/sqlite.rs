@@ -12,10 +12,11 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool};
+use sqlx::{AssertSqlSafe, Row, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::sql::{Bind, Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS, list_filter, list_order};
+use super::sqlite_writer::GroupWriter;
 use crate::domain::time::{from_sortable_text, to_sortable_text};
 use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
@@ -33,6 +34,8 @@ pub struct SqliteTaskStore {
     /// concurrent writes). Queued on the pool instead, writers go in turn, first come first
     /// served. Other processes on the same file still meet the busy handler.
     writer: SqlitePool,
+    /// Task writes (insert, update, delete), committed in groups on `writer`.
+    group: GroupWriter,
 }
 
 impl SqliteTaskStore {
@@ -85,7 +88,12 @@ impl SqliteTaskStore {
             Some(migration_lock(&lock_path).await?)
         };
         MIGRATOR.run(&writer).await.map_err(StoreError::Migration)?;
-        Ok(Self { pool, writer })
+        let group = GroupWriter::spawn(writer.clone());
+        Ok(Self {
+            pool,
+            writer,
+            group,
+        })
     }
 
     /// The readers' pool, for the event-side adapters that share the database.
@@ -254,21 +262,81 @@ async fn miss_reason(
     })
 }
 
+// The task writes, each run by the group writer inside the batch's transaction (see
+// storage::sqlite_writer).
+
+async fn insert_in(
+    c: &mut SqliteConnection,
+    raw: RawTask,
+    events: Vec<DomainEvent>,
+) -> Result<WriteOutcome, StoreError> {
+    let sql = format!(
+        "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
+        Dialect::Sqlite.placeholders(1, 21)
+    );
+    bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw)
+        .execute(&mut *c)
+        .await?;
+    insert_events(c, &events).await?;
+    Ok(WriteOutcome::Done)
+}
+
+async fn update_in(
+    c: &mut SqliteConnection,
+    raw: RawTask,
+    owner: OwnerId,
+    id: TaskId,
+    expected_version: i64,
+    events: Vec<DomainEvent>,
+) -> Result<WriteOutcome, StoreError> {
+    // Numbered placeholders so the shared bind order (id, owner, then the columns) applies.
+    // A changed reminder time re-arms the reminder (the CASE sees the old value).
+    let sql = "UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, search_text = ?6, status = ?7, \
+               priority = ?8, tags = ?9, due_date = ?10, \
+               reminder_fired_at = CASE WHEN reminder_at IS NOT ?11 THEN NULL ELSE reminder_fired_at END, \
+               reminder_at = ?11, recurrence_rule = ?12, recurrence_anchor = ?13, timezone = ?14, series_id = ?15, \
+               series_start = ?16, occurrence = ?17, completed_at = ?18, created_at = ?19, updated_at = ?20, \
+               version = ?21 WHERE id = ?1 AND owner_id = ?2 AND version = ?22";
+    let done = bind_raw(sqlx::query(sql), &raw)
+        .bind(expected_version)
+        .execute(&mut *c)
+        .await?;
+    if done.rows_affected() == 0 {
+        return miss_reason(c, &owner, id).await;
+    }
+    insert_events(c, &events).await?;
+    Ok(WriteOutcome::Done)
+}
+
+async fn delete_in(
+    c: &mut SqliteConnection,
+    owner: OwnerId,
+    id: TaskId,
+    expected_version: i64,
+    events: Vec<DomainEvent>,
+) -> Result<WriteOutcome, StoreError> {
+    let done = sqlx::query("DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = ?")
+        .bind(id.to_string())
+        .bind(owner.as_str())
+        .bind(expected_version)
+        .execute(&mut *c)
+        .await?;
+    if done.rows_affected() == 0 {
+        return miss_reason(c, &owner, id).await;
+    }
+    insert_events(c, &events).await?;
+    Ok(WriteOutcome::Done)
+}
+
 #[async_trait]
 impl TaskStore for SqliteTaskStore {
     async fn insert(&self, task: &Task, events: &[DomainEvent]) -> Result<(), StoreError> {
         let raw = RawTask::from_task(task);
-        let sql = format!(
-            "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
-            Dialect::Sqlite.placeholders(1, 21)
-        );
-        let mut tx = self.writer.begin().await?;
-        bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw)
-            .execute(&mut *tx)
-            .await?;
-        insert_events(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(())
+        let events = events.to_vec();
+        self.group
+            .write(move |c| Box::pin(insert_in(c, raw.clone(), events.clone())))
+            .await
+            .map(|_| ())
     }
 
     async fn get(&self, owner: &OwnerId, id: TaskId) -> Result<Option<Task>, StoreError> {
@@ -288,25 +356,19 @@ impl TaskStore for SqliteTaskStore {
         events: &[DomainEvent],
     ) -> Result<WriteOutcome, StoreError> {
         let raw = RawTask::from_task(task);
-        // Numbered placeholders so the shared bind order (id, owner, then the columns) applies.
-        // A changed reminder time re-arms the reminder (the CASE sees the old value).
-        let sql = "UPDATE tasks SET title = ?3, title_key = ?4, description = ?5, search_text = ?6, status = ?7, \
-                   priority = ?8, tags = ?9, due_date = ?10, \
-                   reminder_fired_at = CASE WHEN reminder_at IS NOT ?11 THEN NULL ELSE reminder_fired_at END, \
-                   reminder_at = ?11, recurrence_rule = ?12, recurrence_anchor = ?13, timezone = ?14, series_id = ?15, \
-                   series_start = ?16, occurrence = ?17, completed_at = ?18, created_at = ?19, updated_at = ?20, \
-                   version = ?21 WHERE id = ?1 AND owner_id = ?2 AND version = ?22";
-        let mut tx = self.writer.begin().await?;
-        let done = bind_raw(sqlx::query(sql), &raw)
-            .bind(expected_version)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return miss_reason(&mut tx, &task.owner, task.id).await;
-        }
-        insert_events(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(WriteOutcome::Done)
+        let (owner, id, events) = (task.owner.clone(), task.id, events.to_vec());
+        self.group
+            .write(move |c| {
+                Box::pin(update_in(
+                    c,
+                    raw.clone(),
+                    owner.clone(),
+                    id,
+                    expected_version,
+                    events.clone(),
+                ))
+            })
+            .await
     }
 
     async fn delete(
@@ -316,19 +378,18 @@ impl TaskStore for SqliteTaskStore {
         expected_version: i64,
         events: &[DomainEvent],
     ) -> Result<WriteOutcome, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query("DELETE FROM tasks WHERE id = ? AND owner_id = ? AND version = ?")
-            .bind(id.to_string())
-            .bind(owner.as_str())
-            .bind(expected_version)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return miss_reason(&mut tx, owner, id).await;
-        }
-        insert_events(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(WriteOutcome::Done)
+        let (owner, events) = (owner.clone(), events.to_vec());
+        self.group
+            .write(move |c| {
+                Box::pin(delete_in(
+                    c,
+                    owner.clone(),
+                    id,
+                    expected_version,
+                    events.clone(),
+                ))
+            })
+            .await
     }
 
     async fn list(&self, owner: &OwnerId, q: &ListQuery) -> Result<TaskPage, StoreError> {

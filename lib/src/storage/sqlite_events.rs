@@ -76,6 +76,9 @@ fn off(offset: u64) -> i64 {
 }
 
 /// Appends one event to the audit log (keyed by its id); `true` when it was new.
+/// Audit rows per multi-row INSERT (8 parameters each, far below SQLite's limit of 32,766).
+const AUDIT_ROWS_PER_INSERT: usize = 100;
+
 async fn insert_audit(
     conn: &mut sqlx::SqliteConnection,
     ev: &IncomingEvent,
@@ -133,9 +136,27 @@ impl EventStore for SqliteTaskStore {
         evs: &[IncomingEvent],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        // Many rows per statement: each statement is a round trip to the connection's thread.
         let mut tx = self.writer().begin().await?;
-        for ev in evs {
-            insert_audit(&mut tx, ev, now).await?;
+        for chunk in evs.chunks(AUDIT_ROWS_PER_INSERT) {
+            let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
+                 VALUES {rows} ON CONFLICT (event_id) DO NOTHING"
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for ev in chunk {
+                q = q
+                    .bind(ev.id.to_string())
+                    .bind(ev.owner.clone())
+                    .bind(ev.task_id.to_string())
+                    .bind(ev.event_type.as_str())
+                    .bind(ev.source.clone())
+                    .bind(to_sortable_text(&ev.time))
+                    .bind(to_sortable_text(&now))
+                    .bind(ev.payload.to_string());
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
