@@ -10,6 +10,11 @@ CONF_DIR="$PREFIX/conf"
 LOG_DIR="${TODO_LOG_DIR:-$CACHE/logs}"
 PID_FILE="$CACHE/run/nginx.pid"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
+# Unless told otherwise, keep the upstreams already linked (e.g. the replicas dev/up.sh wrote),
+# so a plain 'reload' does not drop them; the first start links the one-replica default.
+if [[ -z "${GATEWAY_UPSTREAMS:-}" && -L "$CONF_DIR/todo-upstreams.conf" && -e "$CONF_DIR/todo-upstreams.conf" ]]; then
+  GATEWAY_UPSTREAMS="$(readlink "$CONF_DIR/todo-upstreams.conf")"
+fi
 GATEWAY_UPSTREAMS="${GATEWAY_UPSTREAMS:-$ROOT/gateway/upstreams.local.conf}"
 UI_DIR="${UI_DIR:-$ROOT/ui/out}"
 NGINX_START_TIMEOUT="${NGINX_START_TIMEOUT:-15}"
@@ -23,7 +28,8 @@ Commands:
   config    write the runtime configuration under $CONF_DIR and check it (nginx -t)
   start     install, configure and start nginx on 127.0.0.1:$GATEWAY_PORT (waits <= ${NGINX_START_TIMEOUT}s)
   stop      stop the nginx started by 'start' (by its PID file)
-  reload    re-read the configuration (e.g. after editing gateway/*.conf)
+  reload    re-read the configuration (e.g. after editing gateway/*.conf); keeps the linked
+            upstreams file unless GATEWAY_UPSTREAMS names another
   status    'running' (exit 0) or 'stopped' (exit 1)
   -h, --help
 
