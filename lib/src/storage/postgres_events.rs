@@ -106,11 +106,45 @@ impl EventStore for PgTaskStore {
         evs: &[IncomingEvent],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        for ev in evs {
-            insert_audit(&mut tx, ev, now).await?;
+        if evs.is_empty() {
+            return Ok(());
         }
-        tx.commit().await?;
+        // One statement for the whole batch: the columns as arrays, unnested into rows.
+        let mut cols = (
+            Vec::with_capacity(evs.len()),
+            Vec::with_capacity(evs.len()),
+            Vec::with_capacity(evs.len()),
+            Vec::with_capacity(evs.len()),
+            Vec::with_capacity(evs.len()),
+            Vec::with_capacity(evs.len()),
+            Vec::with_capacity(evs.len()),
+        );
+        for ev in evs {
+            cols.0.push(ev.id);
+            cols.1.push(ev.owner.clone());
+            cols.2.push(ev.task_id.0);
+            cols.3.push(ev.event_type.as_str().to_string());
+            cols.4.push(ev.source.clone());
+            cols.5.push(ev.time);
+            cols.6.push(Json(&ev.payload));
+        }
+        sqlx::query(
+            "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
+             SELECT e, o, t, ty, s, oc, $7, p \
+             FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $8::jsonb[]) \
+                  AS u(e, o, t, ty, s, oc, p) \
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(cols.0)
+        .bind(cols.1)
+        .bind(cols.2)
+        .bind(cols.3)
+        .bind(cols.4)
+        .bind(cols.5)
+        .bind(now)
+        .bind(cols.6)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
