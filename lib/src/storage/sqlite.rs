@@ -301,11 +301,7 @@ async fn update_in(
         .bind(expected_version)
         .execute(&mut *c)
         .await?;
-    if done.rows_affected() == 0 {
-        return miss_reason(c, &owner, id).await;
-    }
-    insert_events(c, &events).await?;
-    Ok(WriteOutcome::Done)
+    finish_conditional(c, done.rows_affected() > 0, &owner, id, &events).await
 }
 
 async fn delete_in(
@@ -321,10 +317,21 @@ async fn delete_in(
         .bind(expected_version)
         .execute(&mut *c)
         .await?;
-    if done.rows_affected() == 0 {
-        return miss_reason(c, &owner, id).await;
+    finish_conditional(c, done.rows_affected() > 0, &owner, id, &events).await
+}
+
+/// After a write conditional on the version: its events if it touched the row, else why not.
+async fn finish_conditional(
+    c: &mut SqliteConnection,
+    touched: bool,
+    owner: &OwnerId,
+    id: TaskId,
+    events: &[DomainEvent],
+) -> Result<WriteOutcome, StoreError> {
+    if !touched {
+        return miss_reason(c, owner, id).await;
     }
-    insert_events(c, &events).await?;
+    insert_events(c, events).await?;
     Ok(WriteOutcome::Done)
 }
 
