@@ -108,8 +108,7 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Runs the batch; `replies` receives every job's reply channel (also of jobs never run), and
-/// `results` each job's outcome, in order. An error means no job's outcome is known and none of
-/// them was committed.
+/// `results` each job's outcome, in order. An error means none of the jobs was committed.
 async fn run_batch(
     pool: &SqlitePool,
     jobs: Vec<Job>,
@@ -141,19 +140,22 @@ async fn run_batch(
         // rolls back otherwise): every write runs again alone below.
         results.clear();
     }
+    // One by one: from here on each write's outcome is its own (some may commit while a later
+    // one fails), so no error escapes as the whole batch's.
     for run in &runs {
-        let mut tx = conn.begin().await?;
-        let result = run(&mut tx).await;
-        let result = match result {
-            Ok(outcome) => tx
-                .commit()
-                .await
-                .map(|()| outcome)
-                .map_err(StoreError::from),
-            Err(e) => {
-                let _ = tx.rollback().await;
-                Err(e)
-            }
+        let result = match conn.begin().await {
+            Err(e) => Err(StoreError::from(e)),
+            Ok(mut tx) => match run(&mut tx).await {
+                Ok(outcome) => tx
+                    .commit()
+                    .await
+                    .map(|()| outcome)
+                    .map_err(StoreError::from),
+                Err(e) => {
+                    let _ = tx.rollback().await;
+                    Err(e)
+                }
+            },
         };
         results.push(result);
     }
