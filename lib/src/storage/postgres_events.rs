@@ -52,27 +52,45 @@ fn count(row: &PgRow) -> Result<u64, StoreError> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
-/// Appends one event to the audit log (keyed by its id); `true` when it was new.
+/// Appends events to the audit log in one statement (the columns as arrays, unnested into
+/// rows); events already recorded (by id) are skipped. Returns how many were new.
 async fn insert_audit(
     conn: &mut sqlx::PgConnection,
-    ev: &IncomingEvent,
+    evs: &[IncomingEvent],
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<u64, StoreError> {
+    if evs.is_empty() {
+        return Ok(0);
+    }
+    let (mut ids, mut owners, mut tasks, mut types, mut sources, mut times, mut payloads) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for ev in evs {
+        ids.push(ev.id);
+        owners.push(ev.owner.as_str());
+        tasks.push(ev.task_id.0);
+        types.push(ev.event_type.as_str());
+        sources.push(ev.source.as_str());
+        times.push(ev.time);
+        payloads.push(Json(&ev.payload));
+    }
     let done = sqlx::query(
         "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+         SELECT e, o, t, ty, s, oc, $7, p \
+         FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $8::jsonb[]) \
+              AS u(e, o, t, ty, s, oc, p) \
+         ON CONFLICT (event_id) DO NOTHING",
     )
-    .bind(ev.id)
-    .bind(&ev.owner)
-    .bind(ev.task_id.0)
-    .bind(ev.event_type.as_str())
-    .bind(&ev.source)
-    .bind(ev.time)
+    .bind(ids)
+    .bind(owners)
+    .bind(tasks)
+    .bind(types)
+    .bind(sources)
+    .bind(times)
     .bind(now)
-    .bind(Json(&ev.payload))
+    .bind(payloads)
     .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected())
 }
 
 #[async_trait]
@@ -106,46 +124,8 @@ impl EventStore for PgTaskStore {
         evs: &[IncomingEvent],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if evs.is_empty() {
-            return Ok(());
-        }
-        // One statement for the whole batch: the columns as arrays, unnested into rows.
-        let mut cols = (
-            Vec::with_capacity(evs.len()),
-            Vec::with_capacity(evs.len()),
-            Vec::with_capacity(evs.len()),
-            Vec::with_capacity(evs.len()),
-            Vec::with_capacity(evs.len()),
-            Vec::with_capacity(evs.len()),
-            Vec::with_capacity(evs.len()),
-        );
-        for ev in evs {
-            cols.0.push(ev.id);
-            cols.1.push(ev.owner.clone());
-            cols.2.push(ev.task_id.0);
-            cols.3.push(ev.event_type.as_str().to_string());
-            cols.4.push(ev.source.clone());
-            cols.5.push(ev.time);
-            cols.6.push(Json(&ev.payload));
-        }
-        sqlx::query(
-            "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
-             SELECT e, o, t, ty, s, oc, $7, p \
-             FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $8::jsonb[]) \
-                  AS u(e, o, t, ty, s, oc, p) \
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(cols.0)
-        .bind(cols.1)
-        .bind(cols.2)
-        .bind(cols.3)
-        .bind(cols.4)
-        .bind(cols.5)
-        .bind(now)
-        .bind(cols.6)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        insert_audit(&mut conn, evs, now).await.map(|_| ())
     }
 
     // Oldest first, and only the oldest unpublished event of each task (so a task's events leave
@@ -222,7 +202,7 @@ impl EventStore for PgTaskStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut conn = self.pool().acquire().await?;
-        insert_audit(&mut conn, ev, now).await
+        Ok(insert_audit(&mut conn, std::slice::from_ref(ev), now).await? == 1)
     }
 
     async fn spawn_next(

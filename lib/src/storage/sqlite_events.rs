@@ -75,30 +75,39 @@ fn off(offset: u64) -> i64 {
     i64::try_from(offset).unwrap_or(i64::MAX)
 }
 
-/// Appends one event to the audit log (keyed by its id); `true` when it was new.
 /// Audit rows per multi-row INSERT (8 parameters each, far below SQLite's limit of 32,766).
 const AUDIT_ROWS_PER_INSERT: usize = 100;
 
+/// Appends events to the audit log, many rows per statement (each statement is a round trip to
+/// the connection's thread); events already recorded (by id) are skipped. Returns how many were
+/// new.
 async fn insert_audit(
     conn: &mut sqlx::SqliteConnection,
-    ev: &IncomingEvent,
+    evs: &[IncomingEvent],
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(ev.id.to_string())
-    .bind(&ev.owner)
-    .bind(ev.task_id.to_string())
-    .bind(ev.event_type.as_str())
-    .bind(&ev.source)
-    .bind(to_sortable_text(&ev.time))
-    .bind(to_sortable_text(&now))
-    .bind(ev.payload.to_string())
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+) -> Result<u64, StoreError> {
+    let mut inserted = 0;
+    for chunk in evs.chunks(AUDIT_ROWS_PER_INSERT) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
+             VALUES {rows} ON CONFLICT (event_id) DO NOTHING"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for ev in chunk {
+            q = q
+                .bind(ev.id.to_string())
+                .bind(ev.owner.clone())
+                .bind(ev.task_id.to_string())
+                .bind(ev.event_type.as_str())
+                .bind(ev.source.clone())
+                .bind(to_sortable_text(&ev.time))
+                .bind(to_sortable_text(&now))
+                .bind(ev.payload.to_string());
+        }
+        inserted += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
 }
 
 #[async_trait]
@@ -136,28 +145,8 @@ impl EventStore for SqliteTaskStore {
         evs: &[IncomingEvent],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        // Many rows per statement: each statement is a round trip to the connection's thread.
         let mut tx = self.writer().begin().await?;
-        for chunk in evs.chunks(AUDIT_ROWS_PER_INSERT) {
-            let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-            let sql = format!(
-                "INSERT INTO audit_log (event_id, owner_id, task_id, event_type, source, occurred_at, recorded_at, payload) \
-                 VALUES {rows} ON CONFLICT (event_id) DO NOTHING"
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for ev in chunk {
-                q = q
-                    .bind(ev.id.to_string())
-                    .bind(ev.owner.clone())
-                    .bind(ev.task_id.to_string())
-                    .bind(ev.event_type.as_str())
-                    .bind(ev.source.clone())
-                    .bind(to_sortable_text(&ev.time))
-                    .bind(to_sortable_text(&now))
-                    .bind(ev.payload.to_string());
-            }
-            q.execute(&mut *tx).await?;
-        }
+        insert_audit(&mut tx, evs, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -239,7 +228,7 @@ impl EventStore for SqliteTaskStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut conn = self.writer().acquire().await?;
-        insert_audit(&mut conn, ev, now).await
+        Ok(insert_audit(&mut conn, std::slice::from_ref(ev), now).await? == 1)
     }
 
     async fn spawn_next(
