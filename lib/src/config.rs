@@ -52,6 +52,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `MAX_BODY_BYTES`: request body limit (default 65536).
     pub max_body_bytes: usize,
+    /// `LIST_CACHE_BYTES`: memory for rendered list pages, reused while the database is
+    /// unchanged (PostgreSQL only; default 8 MiB, 0 turns it off).
+    pub list_cache_bytes: usize,
     /// `UI_DIR`: the built web UI served by the all-in-one server (default `ui/out`).
     pub ui_dir: PathBuf,
     /// `DAPR_HTTP_ENDPOINT` or `http://127.0.0.1:$DAPR_HTTP_PORT`: the sidecar, when events go
@@ -84,6 +87,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("cors_origins", &self.cors_origins)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("list_cache_bytes", &self.list_cache_bytes)
             .field("ui_dir", &self.ui_dir)
             .field("dapr_endpoint", &self.dapr_endpoint)
             .field("dapr_api_token", &redact(&self.dapr_api_token))
@@ -186,6 +190,12 @@ impl Config {
                 message: "must be at least 1024".into(),
             });
         }
+        let list_cache_bytes = parse(
+            "LIST_CACHE_BYTES",
+            val("LIST_CACHE_BYTES"),
+            crate::app::tasks::DEFAULT_PAGE_CACHE_BYTES,
+            "a byte count",
+        )?;
         let reminder_ms = parse(
             "REMINDER_INTERVAL_MS",
             val("REMINDER_INTERVAL_MS"),
@@ -216,6 +226,7 @@ impl Config {
             log_format,
             cors_origins,
             max_body_bytes,
+            list_cache_bytes,
             ui_dir,
             dapr_endpoint,
             dapr_api_token: val("DAPR_API_TOKEN"),

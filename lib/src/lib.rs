@@ -20,5 +20,6 @@ pub mod events;
 pub mod http;
 pub mod ports;
 pub mod runtime;
+pub mod snapshot_cache;
 pub mod storage;
 pub mod telemetry;

@@ -40,13 +40,16 @@ pub struct Wiring {
     pub dapr: Option<DaprClient>,
     /// `APP_API_TOKEN`.
     pub app_api_token: Option<String>,
+    /// `LIST_CACHE_BYTES`: memory for rendered list pages.
+    pub list_cache_bytes: usize,
 }
 
 /// Builds the handlers' state from the stores: in-process events and idempotency records when
 /// there is no sidecar, Dapr pub/sub and state store when there is one.
 pub fn assemble(stores: Stores, wiring: Wiring) -> AppState {
     let signal = Arc::new(Notify::new());
-    let tasks = TaskService::new(stores.tasks, wiring.source, signal.clone());
+    let tasks = TaskService::new(stores.tasks, wiring.source, signal.clone())
+        .with_page_cache(wiring.list_cache_bytes);
     let notifier: Option<Arc<dyn Notifier>> = wiring
         .dapr
         .as_ref()
@@ -127,6 +130,7 @@ pub async fn build_state(cfg: &Config, source: &'static str) -> anyhow::Result<A
             source,
             dapr,
             app_api_token: cfg.app_api_token.clone(),
+            list_cache_bytes: cfg.list_cache_bytes,
         },
     );
     spawn_background(&state, in_process, cfg.reminder_interval);

@@ -565,6 +565,7 @@ async fn the_app_token_is_required_when_configured() {
             source: "t",
             dapr: None,
             app_api_token: Some("s3cret".into()),
+            list_cache_bytes: 0,
         },
     );
     let f = event_fn(&state);

@@ -581,3 +581,151 @@ async fn concurrent_writes_commit_together_and_a_failing_one_alone_rolls_back() 
         assert_eq!(total, 24, "{url}: first + 23");
     }
 }
+
+/// A store that counts the page reads and snapshot checks that reach the real one.
+struct Counting {
+    inner: Arc<dyn TaskStore>,
+    lists: std::sync::atomic::AtomicUsize,
+    snapshots: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl TaskStore for Counting {
+    async fn insert(&self, t: &Task, ev: &[DomainEvent]) -> Result<(), tasks::ports::StoreError> {
+        self.inner.insert(t, ev).await
+    }
+    async fn get(&self, o: &OwnerId, id: TaskId) -> Result<Option<Task>, tasks::ports::StoreError> {
+        self.inner.get(o, id).await
+    }
+    async fn update(
+        &self,
+        t: &Task,
+        v: i64,
+        ev: &[DomainEvent],
+    ) -> Result<WriteOutcome, tasks::ports::StoreError> {
+        self.inner.update(t, v, ev).await
+    }
+    async fn delete(
+        &self,
+        o: &OwnerId,
+        id: TaskId,
+        v: i64,
+        ev: &[DomainEvent],
+    ) -> Result<WriteOutcome, tasks::ports::StoreError> {
+        self.inner.delete(o, id, v, ev).await
+    }
+    async fn list(
+        &self,
+        o: &OwnerId,
+        q: &ListQuery,
+    ) -> Result<tasks::ports::TaskPage, tasks::ports::StoreError> {
+        self.lists.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.list(o, q).await
+    }
+    async fn tags(&self, o: &OwnerId) -> Result<Vec<(String, i64)>, tasks::ports::StoreError> {
+        self.inner.tags(o).await
+    }
+    async fn ping(&self) -> Result<(), tasks::ports::StoreError> {
+        self.inner.ping().await
+    }
+    async fn snapshot(&self) -> Result<Option<String>, tasks::ports::StoreError> {
+        self.snapshots
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.snapshot().await
+    }
+}
+
+#[tokio::test]
+async fn rendered_list_pages_are_reused_only_while_nothing_changed_anywhere() {
+    // The service keeps a rendered page with the snapshot it was read under (ADR 0005): the same
+    // query again costs a snapshot check instead of the page and its count, and any write, by
+    // this process or another replica, makes the next request read the page again.
+    use std::sync::atomic::Ordering::SeqCst;
+    for url in urls().await {
+        let pg = url.starts_with("postgres");
+        let counting = Arc::new(Counting {
+            inner: support::store(&url).await,
+            lists: 0.into(),
+            snapshots: 0.into(),
+        });
+        let reader = tasks::app::TaskService::new(
+            counting.clone(),
+            "test",
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let writer = support::store(&url).await;
+        let owner = OwnerId::local();
+        let q = ListQuery {
+            status: Some(Status::Pending),
+            sort_by: SortField::Priority,
+            sort_order: SortOrder::Desc,
+            limit: 50,
+            ..ListQuery::default()
+        };
+        let render = |p: &tasks::ports::TaskPage| {
+            Ok::<_, tasks::app::AppError>(bytes::Bytes::from(format!(
+                "{} {:?}",
+                p.total,
+                ids(&p.tasks)
+            )))
+        };
+        let page = |reader: &tasks::app::TaskService| {
+            let (reader, owner, q) = (reader.clone(), owner.clone(), q.clone());
+            async move {
+                let b = reader
+                    .list_rendered(&owner, &q, render)
+                    .await
+                    .expect("list");
+                String::from_utf8(b.to_vec()).expect("utf-8")
+            }
+        };
+        let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
+        writer.insert(&a, &[]).await.expect("insert");
+        assert_eq!(page(&reader).await, r#"1 ["a"]"#, "{url}");
+        // With nothing written, a request is answered from the kept page after one snapshot
+        // check, without reading the page. The snapshot is the whole server's: other tests
+        // committing in other databases move it too (a miss, never a wrong answer), so this
+        // asks until a quiet moment, for at most ten seconds. SQLite names no snapshot: every
+        // request reads the page.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut served_from_cache = false;
+        for _ in 0..if pg { 10_000 } else { 5 } {
+            let (lists, checks) = (counting.lists.load(SeqCst), counting.snapshots.load(SeqCst));
+            assert_eq!(page(&reader).await, r#"1 ["a"]"#, "{url}");
+            let read_page = counting.lists.load(SeqCst) > lists;
+            let checked = counting.snapshots.load(SeqCst) > checks;
+            assert!(read_page || checked, "{url}: neither read nor checked");
+            if !read_page {
+                served_from_cache = true;
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                break;
+            }
+        }
+        assert_eq!(served_from_cache, pg, "{url}");
+        assert_eq!(counting.snapshots.load(SeqCst) > 0, pg, "{url}");
+
+        // Another replica inserts, completes and deletes: each shows at once.
+        let b = task("b", Priority::High, None, &[], "2026-01-01T00:00:01Z");
+        writer.insert(&b, &[]).await.expect("insert");
+        assert_eq!(
+            page(&reader).await,
+            r#"2 ["b", "a"]"#,
+            "{url}: after insert"
+        );
+        let mut done = b.clone();
+        done.toggle_complete(at("2026-01-02T00:00:00Z"));
+        writer.update(&done, 1, &[]).await.expect("update");
+        assert_eq!(page(&reader).await, r#"1 ["a"]"#, "{url}: after complete");
+        writer.delete(&owner, a.id, 1, &[]).await.expect("delete");
+        assert_eq!(page(&reader).await, "0 []", "{url}: after delete");
+
+        // With no memory for pages, every request reads the page.
+        let uncached = reader.clone().with_page_cache(0);
+        let before = counting.lists.load(SeqCst);
+        page(&uncached).await;
+        page(&uncached).await;
+        assert_eq!(counting.lists.load(SeqCst), before + 2, "{url}");
+    }
+}

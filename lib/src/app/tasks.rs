@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
@@ -13,6 +15,7 @@ use crate::domain::{
     DomainEvent, OwnerId, Task, TaskChanges, TaskId, ValidationErrors, task::NewTask,
 };
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
+use crate::snapshot_cache::SnapshotCache;
 
 /// How often a command retries a read-modify-write that lost a race.
 const MAX_ATTEMPTS: usize = 5;
@@ -53,7 +56,12 @@ pub struct TaskService {
     store: Arc<dyn TaskStore>,
     source: Arc<str>,
     outbox_signal: Arc<Notify>,
+    /// Rendered list pages, each with the snapshot it was read under.
+    pages: Arc<SnapshotCache<Bytes>>,
 }
+
+/// Memory for rendered list pages unless configured (`LIST_CACHE_BYTES`).
+pub const DEFAULT_PAGE_CACHE_BYTES: usize = 8 << 20;
 
 impl TaskService {
     /// `source` names the emitting function in events (CloudEvents `source`); `outbox_signal`
@@ -63,7 +71,15 @@ impl TaskService {
             store,
             source: Arc::from(source),
             outbox_signal,
+            pages: Arc::new(SnapshotCache::new(DEFAULT_PAGE_CACHE_BYTES)),
         }
+    }
+
+    /// Keeps at most `bytes` of rendered list pages (0: none).
+    #[must_use]
+    pub fn with_page_cache(mut self, bytes: usize) -> Self {
+        self.pages = Arc::new(SnapshotCache::new(bytes));
+        self
     }
 
     /// The store, for health checks.
@@ -103,6 +119,31 @@ impl TaskService {
     /// Lists tasks.
     pub async fn list(&self, owner: &OwnerId, query: &ListQuery) -> Result<TaskPage, AppError> {
         Ok(self.store.list(owner, query).await?)
+    }
+
+    /// Lists tasks and renders the page with `render`. While the database is unchanged (the
+    /// store names the same snapshot as when the page was read) the same query gets the same
+    /// rendering again, checked with one small query instead of the page and its count: lists
+    /// are read far more often than tasks change. Exact, also across replicas (ADR 0005).
+    pub async fn list_rendered<E: From<AppError>>(
+        &self,
+        owner: &OwnerId,
+        query: &ListQuery,
+        render: impl FnOnce(&TaskPage) -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        let key = format!("{}\u{1f}{query:?}", owner.as_str());
+        if let Some((snapshot, body)) = self.pages.latest(&key) {
+            let now = self.store.snapshot().await.map_err(AppError::from)?;
+            if now.as_deref() == Some(snapshot.as_str()) {
+                return Ok(body);
+            }
+        }
+        let page = self.list(owner, query).await?;
+        let body = render(&page)?;
+        if let Some(snapshot) = page.snapshot {
+            self.pages.put(key, snapshot, body.clone());
+        }
+        Ok(body)
     }
 
     /// Lists tags with their use counts.

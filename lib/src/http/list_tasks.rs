@@ -4,10 +4,11 @@
 //! documentation (`/openapi.json`, `/docs`, `/redoc`).
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use bytes::Bytes;
 
 use super::dto::{TagCount, TagsOut, parse_list_query};
 use super::error::ApiError;
@@ -47,32 +48,39 @@ pub fn routes() -> Router<AppState> {
 pub async fn list_tasks(
     State(s): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ListOut>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(pairs) = query.map_err(|e| FieldError::new("query", e.body_text()))?;
     let q = parse_list_query(&pairs)?;
-    let page = s.tasks.list(&s.owner, &q).await?;
-    Ok(Json(ListOut {
-        tasks: TaskPageJson(page.tasks),
-        total: page.total,
-        limit: q.limit,
-        offset: q.offset,
-    }))
+    let body = s
+        .tasks
+        .list_rendered(&s.owner, &q, |page| {
+            serde_json::to_vec(&ListOut {
+                tasks: TaskPageJson(&page.tasks),
+                total: page.total,
+                limit: q.limit,
+                offset: q.offset,
+            })
+            .map(Bytes::from)
+            .map_err(|e| ApiError::Internal(e.into()))
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// The list response, serialised straight from the domain tasks (the documented shape is
 /// `dto::TaskListOut`).
 #[derive(serde::Serialize)]
-pub struct ListOut {
-    tasks: TaskPageJson,
+pub struct ListOut<'a> {
+    tasks: TaskPageJson<'a>,
     total: u64,
     limit: u32,
     offset: u64,
 }
 
 /// A page of tasks as a JSON array.
-pub struct TaskPageJson(Vec<crate::domain::Task>);
+pub struct TaskPageJson<'a>(&'a [crate::domain::Task]);
 
-impl serde::Serialize for TaskPageJson {
+impl serde::Serialize for TaskPageJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.0.iter().map(crate::domain::event::TaskJson))
     }

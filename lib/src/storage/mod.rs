@@ -2,7 +2,6 @@
 //! each with its own migrations (`lib/migrations/{postgres,sqlite}`), chosen once from
 //! `DATABASE_URL`'s scheme.
 
-mod counts;
 pub mod postgres;
 mod postgres_events;
 pub mod sql;

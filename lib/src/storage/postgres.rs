@@ -9,10 +9,10 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
 use std::time::Duration;
 
-use super::counts::CountCache;
 use super::sql::{Bind, Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS, list_filter, list_order};
 use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
+use crate::snapshot_cache::SnapshotCache;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -25,11 +25,15 @@ pub const CLAIM_OUTBOX_SQL: &str = "UPDATE outbox SET next_attempt_at = $3 WHERE
        ORDER BY o.seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
      RETURNING seq, id, task_id, cloudevent, attempts";
 
+/// Memory for remembered list totals (a few thousand filters).
+const COUNT_CACHE_BYTES: usize = 1 << 20;
+
 /// The PostgreSQL task store.
 #[derive(Clone)]
 pub struct PgTaskStore {
     pool: PgPool,
-    counts: std::sync::Arc<CountCache>,
+    /// List totals by filter (see `snapshot_cache`).
+    counts: std::sync::Arc<SnapshotCache<u64>>,
 }
 
 impl PgTaskStore {
@@ -44,7 +48,7 @@ impl PgTaskStore {
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
         Ok(Self {
             pool,
-            counts: std::sync::Arc::default(),
+            counts: std::sync::Arc::new(SnapshotCache::new(COUNT_CACHE_BYTES)),
         })
     }
 
@@ -280,9 +284,11 @@ impl TaskStore for PgTaskStore {
         let tasks = rows.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
         let snapshot: Option<String> = rows.first().map(|r| r.try_get(19)).transpose()?;
         let key = format!("{filter} {binds:?}");
-        let cached = snapshot.and_then(|snap| self.counts.get(&key, &snap));
-        let total = match cached {
-            Some(total) => total,
+        let cached = snapshot
+            .as_deref()
+            .and_then(|snap| self.counts.get(&key, snap));
+        let (total, counted_under) = match cached {
+            Some(total) => (total, snapshot.clone()),
             None => {
                 let count_sql = format!(
                     "SELECT COUNT(*), pg_current_snapshot()::text FROM tasks WHERE {filter}"
@@ -291,11 +297,19 @@ impl TaskStore for PgTaskStore {
                     .fetch_one(&self.pool)
                     .await?;
                 let total = u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0);
-                self.counts.put(key, row.try_get(1)?, total);
-                total
+                let counted_under: String = row.try_get(1)?;
+                self.counts.put(key, counted_under.clone(), total);
+                (total, Some(counted_under))
             }
         };
-        Ok(TaskPage { tasks, total })
+        // The page and its total name one snapshot only when both were read under it (a write
+        // between the two statements leaves the page without one: it is not kept).
+        let snapshot = snapshot.filter(|s| counted_under.as_ref() == Some(s));
+        Ok(TaskPage {
+            tasks,
+            total,
+            snapshot,
+        })
     }
 
     async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError> {
@@ -314,5 +328,12 @@ impl TaskStore for PgTaskStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn snapshot(&self) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT pg_current_snapshot()::text")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(row.try_get(0)?))
     }
 }

@@ -419,6 +419,7 @@ impl TaskStore for SqliteTaskStore {
         Ok(TaskPage {
             tasks,
             total: u64::try_from(total).unwrap_or(0),
+            snapshot: None,
         })
     }
 

@@ -85,6 +85,7 @@ pub fn state(stores: Stores) -> AppState {
             source: "test",
             dapr: None,
             app_api_token: None,
+            list_cache_bytes: tasks::app::tasks::DEFAULT_PAGE_CACHE_BYTES,
         },
     )
 }
