@@ -729,3 +729,92 @@ async fn rendered_list_pages_are_reused_only_while_nothing_changed_anywhere() {
         assert_eq!(counting.lists.load(SeqCst), before + 2, "{url}");
     }
 }
+
+#[tokio::test]
+async fn concurrent_creates_store_every_field_and_event_as_given() {
+    // PostgreSQL writes the creates in flight together, one array per column (`pg_batch`);
+    // SQLite commits them together (`sqlite_writer`). Whatever the batching, every task must
+    // read back exactly as created, every field, and its event must be in the outbox.
+    let Some(pg) = support::pg_url().await else {
+        return;
+    };
+    let store = Arc::new(
+        tasks::storage::PgTaskStore::connect(&pg, 8)
+            .await
+            .expect("connect"),
+    );
+    let pool = store.pool().clone();
+    let mut made = Vec::new();
+    for i in 0..48u32 {
+        let input = NewTask {
+            title: Some(TaskTitle::parse(&format!("tâche {i} 100% _done_")).expect("title")),
+            description: if i % 2 == 0 {
+                tasks::domain::Description::parse(&format!("about {i}")).expect("description")
+            } else {
+                None
+            },
+            priority: Some([Priority::Low, Priority::Medium, Priority::High][(i % 3) as usize]),
+            tags: Some(
+                Tags::parse(&["work", &format!("t{}", i % 5)][..(i % 3) as usize]).expect("tags"),
+            ),
+            due_date: (i % 3 == 0).then(|| at("2026-03-01T09:00:00Z")),
+            reminder_at: (i % 3 == 0).then(|| at("2026-03-01T08:30:00Z")),
+            recurrence_rule: (i % 4 == 0)
+                .then(|| RecurrenceRule::parse("FREQ=WEEKLY;BYDAY=MO,WE").expect("rule")),
+            timezone: (i % 4 == 0).then(|| TimeZoneName::parse("Europe/Paris").expect("zone")),
+            status: (i % 5 == 0).then_some(Status::Completed),
+            ..NewTask::default()
+        };
+        let t = Task::create(
+            TaskId::new(),
+            OwnerId::local(),
+            input,
+            at("2026-02-01T00:00:00Z"),
+        )
+        .expect("task");
+        let ev = DomainEvent::created(&t, "test", t.created_at);
+        made.push((t, ev));
+    }
+    let handles: Vec<_> = made
+        .iter()
+        .cloned()
+        .map(|(t, ev)| {
+            let store = store.clone();
+            tokio::spawn(async move { store.insert(&t, &[ev]).await })
+        })
+        .collect();
+    for h in handles {
+        h.await.expect("join").expect("insert");
+    }
+    assert!(
+        store.batched_creates() >= 2,
+        "48 concurrent creates should share statements (batched: {})",
+        store.batched_creates()
+    );
+    for (t, ev) in &made {
+        let back = store.get(&OwnerId::local(), t.id).await.expect("get");
+        assert_eq!(back.as_ref(), Some(t), "task {}", t.title.as_str());
+        let row: (uuid::Uuid, String, serde_json::Value) =
+            sqlx::query_as("SELECT task_id, event_type, cloudevent FROM outbox WHERE id = $1")
+                .bind(ev.id)
+                .fetch_one(&pool)
+                .await
+                .expect("outbox row");
+        assert_eq!(
+            row,
+            (t.id.0, "task.created".to_string(), ev.to_cloudevent())
+        );
+    }
+    // The derived search and sort columns were written too.
+    let found = list(
+        &(store.clone() as Arc<dyn TaskStore>),
+        ListQuery {
+            search: Some("100%".into()),
+            sort_by: SortField::Title,
+            ..ListQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(found.1, 48);
+    assert_eq!(found.0[0], "tâche 0 100% _done_");
+}

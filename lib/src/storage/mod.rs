@@ -2,6 +2,7 @@
 //! each with its own migrations (`lib/migrations/{postgres,sqlite}`), chosen once from
 //! `DATABASE_URL`'s scheme.
 
+mod pg_batch;
 pub mod postgres;
 mod postgres_events;
 pub mod sql;

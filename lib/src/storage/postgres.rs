@@ -9,6 +9,7 @@ use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
 use std::time::Duration;
 
+use super::pg_batch::{InsertBatcher, NewRow};
 use super::sql::{Bind, Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS, list_filter, list_order};
 use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
@@ -34,6 +35,8 @@ pub struct PgTaskStore {
     pool: PgPool,
     /// List totals by filter (see `snapshot_cache`).
     counts: std::sync::Arc<SnapshotCache<u64>>,
+    /// Creates, batched across concurrent requests.
+    inserts: InsertBatcher,
 }
 
 impl PgTaskStore {
@@ -47,9 +50,15 @@ impl PgTaskStore {
             .await?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
         Ok(Self {
-            pool,
             counts: std::sync::Arc::new(SnapshotCache::new(COUNT_CACHE_BYTES)),
+            inserts: InsertBatcher::spawn(pool.clone()),
+            pool,
         })
+    }
+
+    /// Tasks created so far by statements that wrote several at once (see `pg_batch`).
+    pub fn batched_creates(&self) -> u64 {
+        self.inserts.batched_rows()
     }
 
     /// The pool, for the event-side adapters that share the database.
@@ -172,23 +181,9 @@ impl TaskStore for PgTaskStore {
     async fn insert(&self, task: &Task, events: &[DomainEvent]) -> Result<(), StoreError> {
         let raw = RawTask::from_task(task);
         if let [ev] = events {
-            // The common case, one event: the task and its outbox row in one statement (a
-            // data-modifying CTE), atomic on its own: one round trip instead of four.
-            let sql = format!(
-                "WITH t AS (INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({}) RETURNING id) \
-                 INSERT INTO outbox (id, task_id, event_type, topic, cloudevent, created_at, next_attempt_at) \
-                 SELECT $22, t.id, $23, $24, $25, $26, $26 FROM t",
-                Dialect::Postgres.placeholders(1, 21)
-            );
-            bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw)
-                .bind(ev.id)
-                .bind(ev.event_type.as_str())
-                .bind(crate::domain::event::TOPIC)
-                .bind(Json(ev.to_cloudevent()))
-                .bind(ev.time)
-                .execute(&self.pool)
-                .await?;
-            return Ok(());
+            // The common case, one event: the task and its outbox row in one statement, shared
+            // with the other creates in flight (see `pg_batch`).
+            return self.inserts.insert(NewRow::new(raw, ev)).await;
         }
         let sql = format!(
             "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
