@@ -42,6 +42,10 @@ half_rate() { # half_rate LABEL SCENARIO URL : the scenario at half its closed-l
   say "$1 half-rate $("$LG" run --base "$3" --scenario "$2" --concurrency 16 --rate "$((rps / 2))" --seconds "$SECS")"
 }
 
+at_rate() { # at_rate LABEL SCENARIO URL RATE : the p99 at a fixed rate (the targets' half rates)
+  say "$1 at-target-half $("$LG" run --base "$3" --scenario "$2" --concurrency 16 --rate "$4" --seconds "$SECS")"
+}
+
 suite() { # suite LABEL WRITE_URL READ_URL [postgres]
   local label=$1 w=$2 r=$3
   say "## $label"
@@ -54,9 +58,14 @@ suite() { # suite LABEL WRITE_URL READ_URL [postgres]
     for s in get list search; do say "$label $("$LG" run --base "$r" --scenario "$s" --concurrency "$c" --seconds "$SECS")"; done
   done
   # The reads' p99 at half their rate, before the creates below grow the table past 10,000.
-  if [ "${4:-}" = postgres ]; then half_rate "$label" list "$r"; half_rate "$label" search "$r"; fi
+  if [ "${4:-}" = postgres ]; then
+    half_rate "$label" list "$r"; half_rate "$label" search "$r"; at_rate "$label" list "$r" 2500
+    # The same list with the page cache off (LIST_CACHE_BYTES=0): every request reads the page
+    # and (unless its snapshot is unchanged) counts; what a list costs right after a write.
+    say "$label uncached $("$LG" run --base "$UNCACHED" --scenario list --concurrency 16 --seconds "$SECS")"
+  fi
   for c in 1 16 64; do say "$label $("$LG" run --base "$w" --scenario create --concurrency "$c" --seconds "$SECS")"; done
-  if [ "${4:-}" = postgres ]; then half_rate "$label" create "$w"; fi
+  if [ "${4:-}" = postgres ]; then half_rate "$label" create "$w"; at_rate "$label" create "$w" 1500; fi
 }
 
 say "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r)"
@@ -74,11 +83,13 @@ done
 # One function process per role on PostgreSQL.
 start create_task 18101 DATABASE_URL="$PGURL"; create_pid=$LAST_PID
 start list_tasks 18105 DATABASE_URL="$PGURL"; list_pid=$LAST_PID
+start list_tasks 18106 DATABASE_URL="$PGURL" LIST_CACHE_BYTES=0; uncached_pid=$LAST_PID
+UNCACHED=http://127.0.0.1:18106
 sleep 1
 say "rss idle create_task $(rss_kb "$create_pid") kB, list_tasks $(rss_kb "$list_pid") kB"
 suite "functions-postgres" http://127.0.0.1:18101 http://127.0.0.1:18105 postgres
 say "rss peak create_task $(hwm_kb "$create_pid") kB, list_tasks $(hwm_kb "$list_pid") kB"
-kill "$create_pid" "$list_pid"
+kill "$create_pid" "$list_pid" "$uncached_pid"
 
 # The all-in-one on SQLite.
 DATA=$(mktemp -d)
