@@ -818,3 +818,29 @@ async fn concurrent_creates_store_every_field_and_event_as_given() {
     assert_eq!(found.1, 48);
     assert_eq!(found.0[0], "tâche 0 100% _done_");
 }
+
+#[tokio::test]
+async fn only_the_relays_bookkeeping_commits_without_waiting_for_the_flush() {
+    // Leases and published marks may be lost in a crash (the event goes out again and consumers
+    // deduplicate it), so the relay's pool skips the WAL flush wait; task writes, which a client
+    // was told succeeded, must not.
+    let Some(pg) = support::pg_url().await else {
+        return;
+    };
+    let store = tasks::storage::PgTaskStore::connect(&pg, 4)
+        .await
+        .expect("connect");
+    let show = |pool: sqlx::PgPool| async move {
+        let (v,): (String,) = sqlx::query_as("SHOW synchronous_commit")
+            .fetch_one(&pool)
+            .await
+            .expect("show");
+        v
+    };
+    assert_eq!(show(store.pool().clone()).await, "on", "task writes");
+    assert_eq!(
+        show(store.relay_pool().clone()).await,
+        "off",
+        "relay bookkeeping"
+    );
+}

@@ -3,7 +3,7 @@
 //! replicas can start at once.
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
@@ -37,6 +37,11 @@ pub struct PgTaskStore {
     counts: std::sync::Arc<SnapshotCache<u64>>,
     /// Creates, batched across concurrent requests.
     inserts: InsertBatcher,
+    /// The relay's bookkeeping connections (leases, published marks, retry times), which commit
+    /// without waiting for the WAL flush (`synchronous_commit = off`): losing one of those
+    /// updates in a crash only makes an event go out again, which every consumer already
+    /// deduplicates by event id. Task writes and consumer effects never use this pool.
+    relay_pool: PgPool,
 }
 
 impl PgTaskStore {
@@ -49,7 +54,16 @@ impl PgTaskStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
+        let relay_options = url
+            .parse::<PgConnectOptions>()?
+            .options([("synchronous_commit", "off")]);
+        let relay_pool = PgPoolOptions::new()
+            .max_connections(2)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(relay_options);
         Ok(Self {
+            relay_pool,
             counts: std::sync::Arc::new(SnapshotCache::new(COUNT_CACHE_BYTES)),
             inserts: InsertBatcher::spawn(pool.clone()),
             pool,
@@ -59,6 +73,11 @@ impl PgTaskStore {
     /// Tasks created so far by statements that wrote several at once (see `pg_batch`).
     pub fn batched_creates(&self) -> u64 {
         self.inserts.batched_rows()
+    }
+
+    /// The relay's bookkeeping pool (`synchronous_commit = off`; see the field).
+    pub fn relay_pool(&self) -> &PgPool {
+        &self.relay_pool
     }
 
     /// The pool, for the event-side adapters that share the database.

@@ -114,7 +114,7 @@ impl EventStore for PgTaskStore {
         sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = ANY($1)")
             .bind(ids)
             .bind(now)
-            .execute(self.pool())
+            .execute(self.relay_pool())
             .await?;
         Ok(())
     }
@@ -144,7 +144,7 @@ impl EventStore for PgTaskStore {
             .bind(now)
             .bind(i64::from(limit))
             .bind(now + Duration::seconds(lease_secs))
-            .fetch_all(self.pool())
+            .fetch_all(self.relay_pool())
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -168,7 +168,7 @@ impl EventStore for PgTaskStore {
         sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
-            .execute(self.pool())
+            .execute(self.relay_pool())
             .await?;
         Ok(())
     }
@@ -183,7 +183,7 @@ impl EventStore for PgTaskStore {
             .bind(id)
             .bind(error.chars().take(1000).collect::<String>())
             .bind(retry_at)
-            .execute(self.pool())
+            .execute(self.relay_pool())
             .await?;
         Ok(())
     }
