@@ -62,7 +62,11 @@ suite() { # suite LABEL WRITE_URL READ_URL [postgres]
     half_rate "$label" list "$r"; half_rate "$label" search "$r"; at_rate "$label" list "$r" 2500
     # The same list with the page cache off (LIST_CACHE_BYTES=0): every request reads the page
     # and (unless its snapshot is unchanged) counts; what a list costs right after a write.
-    say "$label uncached $("$LG" run --base "$UNCACHED" --scenario list --concurrency 16 --seconds "$SECS")"
+    for s in list search; do
+      say "$label uncached $("$LG" run --base "$UNCACHED" --scenario "$s" --concurrency 16 --seconds "$SECS")"
+    done
+    rps=$(grep "^$label uncached search c=16 " "$RESULTS" | sed -E 's/.*rps=([0-9]+).*/\1/')
+    say "$label uncached half-rate $("$LG" run --base "$UNCACHED" --scenario search --concurrency 16 --rate "$((rps / 2))" --seconds "$SECS")"
   fi
   for c in 1 16 64; do say "$label $("$LG" run --base "$w" --scenario create --concurrency "$c" --seconds "$SECS")"; done
   if [ "${4:-}" = postgres ]; then half_rate "$label" create "$w"; at_rate "$label" create "$w" 1500; fi

@@ -274,10 +274,22 @@ impl Relay {
     pub fn spawn(self, tick: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut last_prune = std::time::Instant::now();
+            let mut last_tidy = std::time::Instant::now();
+            let mut published_since_tidy = 0;
             loop {
                 if last_prune.elapsed() > Duration::from_secs(60) {
                     last_prune = std::time::Instant::now();
                     self.prune().await;
+                }
+                // Every half second of writes, merge the search indexes' pending lists here
+                // rather than in the create that would fill them (a stall of ~30 ms for
+                // every create in flight).
+                if published_since_tidy > 0 && last_tidy.elapsed() > Duration::from_millis(500) {
+                    last_tidy = std::time::Instant::now();
+                    published_since_tidy = 0;
+                    if let Err(e) = self.store.tidy_indexes().await {
+                        tracing::debug!(error = %e, "index upkeep skipped");
+                    }
                 }
                 tokio::select! {
                     // Gather the commits of the next few milliseconds into one batch: under a
@@ -285,9 +297,12 @@ impl Relay {
                     () = self.signal.notified() => tokio::time::sleep(Duration::from_millis(3)).await,
                     () = tokio::time::sleep(tick) => {},
                 }
-                if let Err(e) = self.pass().await {
-                    tracing::warn!(error = %e, "outbox relay pass failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                match self.pass().await {
+                    Ok(n) => published_since_tidy += n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox relay pass failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
                 }
             }
         })

@@ -57,8 +57,9 @@ impl PgTaskStore {
         let relay_options = url
             .parse::<PgConnectOptions>()?
             .options([("synchronous_commit", "off")]);
+        // One connection: the relay claims and marks one batch at a time.
         let relay_pool = PgPoolOptions::new()
-            .max_connections(2)
+            .max_connections(1)
             .min_connections(0)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(relay_options);

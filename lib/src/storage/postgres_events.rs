@@ -103,6 +103,19 @@ impl EventStore for PgTaskStore {
         Ok(done.rows_affected())
     }
 
+    async fn tidy_indexes(&self) -> Result<(), StoreError> {
+        // Merging is safe alongside inserts (they append to the list's tail meanwhile) and
+        // alongside another merge (PostgreSQL lets one run and the other return). Committing it
+        // need not wait for the flush: it is index upkeep, redone by any later merge or vacuum.
+        sqlx::query(
+            "SELECT gin_clean_pending_list('tasks_search_idx'::regclass), \
+                    gin_clean_pending_list('tasks_tags_idx'::regclass)",
+        )
+        .execute(self.relay_pool())
+        .await?;
+        Ok(())
+    }
+
     async fn outbox_published_many(
         &self,
         ids: &[Uuid],
