@@ -277,6 +277,24 @@ mod tests {
             cfg(&[("LOG_FORMAT", "xml")]).expect_err("bad").var,
             "LOG_FORMAT"
         );
+        assert_eq!(
+            cfg(&[("LIST_CACHE_BYTES", "lots")]).expect_err("bad").var,
+            "LIST_CACHE_BYTES"
+        );
+    }
+
+    #[test]
+    fn the_list_page_cache_has_a_default_and_can_be_turned_off() {
+        assert_eq!(
+            cfg(&[]).expect("valid").list_cache_bytes,
+            crate::app::tasks::DEFAULT_PAGE_CACHE_BYTES
+        );
+        assert_eq!(
+            cfg(&[("LIST_CACHE_BYTES", "0")])
+                .expect("valid")
+                .list_cache_bytes,
+            0
+        );
     }
 
     #[test]
