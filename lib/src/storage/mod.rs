@@ -89,6 +89,24 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Hands a write to a background writer task (the SQLite group writer, the PostgreSQL
+/// inserters): builds the job around a reply channel, queues it, and waits for the answer. A
+/// writer that has stopped, or dropped the job, is reported as the database being unavailable.
+pub(crate) async fn submit<J, T>(
+    tx: &tokio::sync::mpsc::Sender<J>,
+    job: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, StoreError>>) -> J,
+    writer: &str,
+) -> Result<T, StoreError> {
+    let gone = |why: String| StoreError::Unavailable(sqlx::Error::Protocol(why));
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    if tx.send(job(reply)).await.is_err() {
+        return Err(gone(format!("the {writer} has stopped")));
+    }
+    answer
+        .await
+        .unwrap_or_else(|_| Err(gone(format!("the {writer} dropped the write"))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,18 +87,8 @@ impl InsertBatcher {
 
     /// Writes `row` in the next batch; returns once that batch has committed (or failed).
     pub async fn insert(&self, row: NewRow) -> Result<(), StoreError> {
-        let (reply, answer) = oneshot::channel();
-        if self.tx.send(Job { row, reply }).await.is_err() {
-            return Err(gone("the PostgreSQL inserters have stopped"));
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(gone("the PostgreSQL inserter dropped the write")))
+        super::submit(&self.tx, |reply| Job { row, reply }, "PostgreSQL inserter").await
     }
-}
-
-fn gone(why: &str) -> StoreError {
-    StoreError::Unavailable(sqlx::Error::Protocol(why.to_string()))
 }
 
 async fn inserter(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, batched: Arc<AtomicU64>) {

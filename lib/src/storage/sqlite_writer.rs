@@ -61,22 +61,16 @@ impl GroupWriter {
             + Sync
             + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
-            run: Box::new(f),
-            reply,
-        };
-        if self.tx.send(job).await.is_err() {
-            return Err(gone("the SQLite writer has stopped"));
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(gone("the SQLite writer dropped the write")))
+        super::submit(
+            &self.tx,
+            |reply| Job {
+                run: Box::new(f),
+                reply,
+            },
+            "SQLite writer",
+        )
+        .await
     }
-}
-
-fn gone(why: &str) -> StoreError {
-    StoreError::Unavailable(sqlx::Error::Protocol(why.to_string()))
 }
 
 async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
@@ -100,7 +94,9 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
             Err(e) => {
                 tracing::warn!(error = %e, writes = replies.len(), "SQLite write batch failed; none of it is committed");
                 for reply in replies {
-                    let _ = reply.send(Err(gone(&format!("write not committed: {e}"))));
+                    let _ = reply.send(Err(StoreError::Unavailable(sqlx::Error::Protocol(
+                        format!("write not committed: {e}"),
+                    ))));
                 }
             }
         }
