@@ -534,9 +534,10 @@ async fn list_totals_follow_every_write_including_another_replicas() {
 
 #[tokio::test]
 async fn concurrent_writes_commit_together_and_a_failing_one_alone_rolls_back() {
-    // SQLite commits concurrent task writes in groups (one transaction, a savepoint each): a
-    // write that fails must not take the others of its group down, nor leave anything behind.
-    // PostgreSQL runs the same story with a transaction per write.
+    // Both stores write concurrent creates together (SQLite: one transaction per group;
+    // PostgreSQL: one statement per batch) and fall back to one write at a time when a group
+    // fails: a write that fails must not take the others of its group down, nor leave anything
+    // behind.
     for url in urls().await {
         let store = support::store(&url).await;
         let first = task("first", Priority::Low, None, &[], "2026-01-01T00:00:00Z");

@@ -14,8 +14,8 @@
 //! cannot fail the others. The inserters are spawned tasks, not the requests' own futures, so a
 //! client hanging up cannot abandon a statement other requests wait on.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
@@ -131,22 +131,29 @@ async fn inserter(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, batched: Ar
     }
 }
 
-/// One task and its outbox row, in one statement.
-pub async fn insert_one(pool: &PgPool, row: &NewRow) -> Result<(), StoreError> {
-    let sql = format!(
+/// One task and its outbox row, in one statement (a data-modifying CTE).
+static INSERT_ONE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "WITH t AS (INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({}) RETURNING id) \
          INSERT INTO outbox (id, task_id, event_type, topic, cloudevent, created_at, next_attempt_at) \
          SELECT $22, t.id, $23, $24, $25, $26, $26 FROM t",
         Dialect::Postgres.placeholders(1, 21)
-    );
-    bind_raw(sqlx::query(AssertSqlSafe(sql)), &row.raw)
-        .bind(row.event_id)
-        .bind(row.event_type)
-        .bind(crate::domain::event::TOPIC)
-        .bind(Json(&row.cloudevent))
-        .bind(row.at)
-        .execute(pool)
-        .await?;
+    )
+});
+
+/// Writes one create alone.
+pub async fn insert_one(pool: &PgPool, row: &NewRow) -> Result<(), StoreError> {
+    bind_raw(
+        sqlx::query(AssertSqlSafe(INSERT_ONE_SQL.as_str())),
+        &row.raw,
+    )
+    .bind(row.event_id)
+    .bind(row.event_type)
+    .bind(crate::domain::event::TOPIC)
+    .bind(Json(&row.cloudevent))
+    .bind(row.at)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -105,8 +105,9 @@ impl EventStore for PgTaskStore {
 
     async fn tidy_indexes(&self) -> Result<(), StoreError> {
         // Merging is safe alongside inserts (they append to the list's tail meanwhile) and
-        // alongside another merge (PostgreSQL lets one run and the other return). Committing it
-        // need not wait for the flush: it is index upkeep, redone by any later merge or vacuum.
+        // alongside another merge (this call waits for a running one, then finds the list
+        // nearly empty). Committing it need not wait for the flush: it is index upkeep, redone
+        // by any later merge or vacuum.
         sqlx::query(
             "SELECT gin_clean_pending_list('tasks_search_idx'::regclass), \
                     gin_clean_pending_list('tasks_tags_idx'::regclass)",

@@ -262,6 +262,14 @@ async fn miss_reason(
     })
 }
 
+/// The task insert (built once).
+static INSERT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
+        Dialect::Sqlite.placeholders(1, 21)
+    )
+});
+
 // The task writes, each run by the group writer inside the batch's transaction (see
 // storage::sqlite_writer).
 
@@ -270,11 +278,7 @@ async fn insert_in(
     raw: RawTask,
     events: Vec<DomainEvent>,
 ) -> Result<WriteOutcome, StoreError> {
-    let sql = format!(
-        "INSERT INTO tasks ({TASK_COLUMNS}) VALUES ({})",
-        Dialect::Sqlite.placeholders(1, 21)
-    );
-    bind_raw(sqlx::query(AssertSqlSafe(sql)), &raw)
+    bind_raw(sqlx::query(AssertSqlSafe(INSERT_SQL.as_str())), &raw)
         .execute(&mut *c)
         .await?;
     insert_events(c, &events).await?;
