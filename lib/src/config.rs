@@ -53,7 +53,8 @@ pub struct Config {
     /// `MAX_BODY_BYTES`: request body limit (default 65536).
     pub max_body_bytes: usize,
     /// `LIST_CACHE_BYTES`: memory for rendered list pages, reused while the database is
-    /// unchanged (PostgreSQL only; default 8 MiB, 0 turns it off).
+    /// unchanged, and rendered tasks, reused while their version is (half for each; PostgreSQL
+    /// only; default 16 MiB, 0 turns both off).
     pub list_cache_bytes: usize,
     /// `UI_DIR`: the built web UI served by the all-in-one server (default `ui/out`).
     pub ui_dir: PathBuf,

@@ -101,6 +101,18 @@ pub struct TaskPage {
     pub snapshot: Option<String>,
 }
 
+/// A page as the ids and versions of its tasks, in order, with the total (see
+/// [`TaskStore::list_versions`]).
+#[derive(Debug, Clone)]
+pub struct VersionPage {
+    /// The page's tasks: id and version.
+    pub keys: Vec<(TaskId, i64)>,
+    /// All matches, ignoring limit and offset.
+    pub total: u64,
+    /// As [`TaskPage::snapshot`].
+    pub snapshot: Option<String>,
+}
+
 /// Outcome of a conditional write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -137,6 +149,24 @@ pub trait TaskStore: Send + Sync {
     ) -> Result<WriteOutcome, StoreError>;
     /// Filters, sorts and pages tasks in the database.
     async fn list(&self, owner: &OwnerId, query: &ListQuery) -> Result<TaskPage, StoreError>;
+    /// The page `list` returns, named by its tasks' ids and versions only, for a caller that
+    /// keeps tasks it has already read (a task's version changes with every change to it).
+    /// `None` (the default): this store does not offer it, call `list`.
+    async fn list_versions(
+        &self,
+        _owner: &OwnerId,
+        _query: &ListQuery,
+    ) -> Result<Option<VersionPage>, StoreError> {
+        Ok(None)
+    }
+    /// The tasks of `owner` with these ids, in any order; ids not found are left out.
+    async fn get_many(&self, owner: &OwnerId, ids: &[TaskId]) -> Result<Vec<Task>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(self.get(owner, *id).await?);
+        }
+        Ok(out)
+    }
     /// Every tag of `owner` with the number of tasks carrying it, most used first.
     async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError>;
     /// Checks the database answers.

@@ -40,7 +40,7 @@ pub struct Wiring {
     pub dapr: Option<DaprClient>,
     /// `APP_API_TOKEN`.
     pub app_api_token: Option<String>,
-    /// `LIST_CACHE_BYTES`: memory for rendered list pages.
+    /// `LIST_CACHE_BYTES`: memory for rendered list pages and tasks.
     pub list_cache_bytes: usize,
 }
 

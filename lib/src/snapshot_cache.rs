@@ -6,13 +6,17 @@
 //! which moves the snapshot). So a result read under a snapshot can be kept with it, and handed
 //! out again to whoever presents the same snapshot. Two users: list totals (`COUNT(*)` is the
 //! expensive half of a list; `storage::postgres`) and whole rendered list pages (`app::tasks`).
-//! See `docs/adr/0003-list-totals.md` and `docs/adr/0005-list-pages.md`.
+//! The same structure keeps rendered tasks by id under their version (a task's version moves
+//! with every change to it). See `docs/adr/0003-list-totals.md` and
+//! `docs/adr/0005-postgres-hot-paths.md`.
 //!
 //! Each key keeps only its newest snapshot. The cache is bounded in bytes: when an entry would
 //! not fit it starts over (a simple bound: entries are cheap to recompute, and a full cache is
 //! one whose contents are mostly stale after the next write anyway).
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 
 /// The size a cached value is charged for.
@@ -27,6 +31,24 @@ impl Weigh for u64 {
     }
 }
 
+impl Weigh for i64 {
+    fn weight(&self) -> usize {
+        8
+    }
+}
+
+impl Weigh for crate::domain::TaskId {
+    fn weight(&self) -> usize {
+        16
+    }
+}
+
+impl Weigh for String {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
 impl Weigh for bytes::Bytes {
     fn weight(&self) -> usize {
         self.len()
@@ -36,27 +58,28 @@ impl Weigh for bytes::Bytes {
 /// What an entry costs beyond its key, snapshot and value (map slot, allocations).
 const ENTRY_OVERHEAD: usize = 64;
 
-/// Values by key, each with the snapshot it was read under.
+/// Values by key (`K`), each with the snapshot (`S`) it was read under: by default both are
+/// strings (a filter and `pg_current_snapshot()`); rendered tasks use their id and version.
 #[derive(Debug)]
-pub struct SnapshotCache<V> {
+pub struct SnapshotCache<V, K = String, S = String> {
     budget: usize,
-    inner: Mutex<Inner<V>>,
+    inner: Mutex<Inner<K, S, V>>,
 }
 
 #[derive(Debug)]
-struct Inner<V> {
-    entries: HashMap<String, Entry<V>>,
+struct Inner<K, S, V> {
+    entries: HashMap<K, Entry<S, V>>,
     bytes: usize,
 }
 
 #[derive(Debug)]
-struct Entry<V> {
-    snapshot: String,
+struct Entry<S, V> {
+    snapshot: S,
     value: V,
     weight: usize,
 }
 
-impl<V: Clone + Weigh> SnapshotCache<V> {
+impl<V: Clone + Weigh, K: Hash + Eq + Weigh, S: Clone + Weigh> SnapshotCache<V, K, S> {
     /// A cache holding at most `budget` bytes; 0 keeps nothing.
     pub fn new(budget: usize) -> Self {
         Self {
@@ -69,23 +92,33 @@ impl<V: Clone + Weigh> SnapshotCache<V> {
     }
 
     /// The value for `key` if it was read under exactly `snapshot`.
-    pub fn get(&self, key: &str, snapshot: &str) -> Option<V> {
+    pub fn get<Q, T>(&self, key: &Q, snapshot: &T) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        S: PartialEq<T>,
+        T: ?Sized,
+    {
         let inner = self.inner.lock().ok()?;
         let e = inner.entries.get(key)?;
-        (e.snapshot == snapshot).then(|| e.value.clone())
+        (e.snapshot == *snapshot).then(|| e.value.clone())
     }
 
     /// The newest value for `key` with its snapshot, for the caller to check against the
     /// database's current one.
-    pub fn latest(&self, key: &str) -> Option<(String, V)> {
+    pub fn latest<Q>(&self, key: &Q) -> Option<(S, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let inner = self.inner.lock().ok()?;
         let e = inner.entries.get(key)?;
         Some((e.snapshot.clone(), e.value.clone()))
     }
 
     /// Remembers a value read under `snapshot` (replacing the key's older one).
-    pub fn put(&self, key: String, snapshot: String, value: V) {
-        let weight = key.len() + snapshot.len() + value.weight() + ENTRY_OVERHEAD;
+    pub fn put(&self, key: K, snapshot: S, value: V) {
+        let weight = key.weight() + snapshot.weight() + value.weight() + ENTRY_OVERHEAD;
         if weight > self.budget {
             return;
         }
@@ -108,6 +141,11 @@ impl<V: Clone + Weigh> SnapshotCache<V> {
                 weight,
             },
         );
+    }
+
+    /// The most this cache holds, in bytes.
+    pub fn budget(&self) -> usize {
+        self.budget
     }
 
     /// Bytes held now.

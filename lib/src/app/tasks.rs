@@ -58,10 +58,13 @@ pub struct TaskService {
     outbox_signal: Arc<Notify>,
     /// Rendered list pages, each with the snapshot it was read under.
     pages: Arc<SnapshotCache<Bytes>>,
+    /// Rendered tasks by id, each with the version it was rendered at.
+    rendered: Arc<SnapshotCache<Bytes, TaskId, i64>>,
 }
 
-/// Memory for rendered list pages unless configured (`LIST_CACHE_BYTES`).
-pub const DEFAULT_PAGE_CACHE_BYTES: usize = 8 << 20;
+/// Memory for rendered list pages and tasks unless configured (`LIST_CACHE_BYTES`): half for
+/// each.
+pub const DEFAULT_PAGE_CACHE_BYTES: usize = 16 << 20;
 
 impl TaskService {
     /// `source` names the emitting function in events (CloudEvents `source`); `outbox_signal`
@@ -71,14 +74,16 @@ impl TaskService {
             store,
             source: Arc::from(source),
             outbox_signal,
-            pages: Arc::new(SnapshotCache::new(DEFAULT_PAGE_CACHE_BYTES)),
+            pages: Arc::new(SnapshotCache::new(DEFAULT_PAGE_CACHE_BYTES / 2)),
+            rendered: Arc::new(SnapshotCache::new(DEFAULT_PAGE_CACHE_BYTES / 2)),
         }
     }
 
-    /// Keeps at most `bytes` of rendered list pages (0: none).
+    /// Keeps at most `bytes` of rendered list pages and tasks, half for each (0: none).
     #[must_use]
     pub fn with_page_cache(mut self, bytes: usize) -> Self {
-        self.pages = Arc::new(SnapshotCache::new(bytes));
+        self.pages = Arc::new(SnapshotCache::new(bytes / 2));
+        self.rendered = Arc::new(SnapshotCache::new(bytes / 2));
         self
     }
 
@@ -121,29 +126,106 @@ impl TaskService {
         Ok(self.store.list(owner, query).await?)
     }
 
-    /// Lists tasks and renders the page with `render`. While the database is unchanged (the
-    /// store names the same snapshot as when the page was read) the same query gets the same
-    /// rendering again, checked with one small query instead of the page and its count: lists
-    /// are read far more often than tasks change. Exact, also across replicas (ADR 0005).
+    /// Lists tasks and renders the page: each task with `render_task`, the page around them with
+    /// `assemble` (the rendered tasks in order, and the total).
+    ///
+    /// Two things read before are reused, both exact (ADR 0005):
+    /// - While the database is unchanged (the store names the same snapshot as when the page was
+    ///   read) the same query gets the same page again, checked with one small query instead of
+    ///   the page and its count: lists are read far more often than tasks change.
+    /// - Otherwise, where the store can list a page as ids and versions, only the tasks not
+    ///   rendered before at their current version are read and rendered; the rest of the page is
+    ///   the renderings kept from earlier lists.
     pub async fn list_rendered<E: From<AppError>>(
         &self,
         owner: &OwnerId,
         query: &ListQuery,
-        render: impl FnOnce(&TaskPage) -> Result<Bytes, E>,
+        render_task: impl Fn(&Task) -> Result<Bytes, E>,
+        assemble: impl FnOnce(&[Bytes], u64) -> Result<Bytes, E>,
     ) -> Result<Bytes, E> {
         let key = format!("{}\u{1f}{query:?}", owner.as_str());
-        if let Some((snapshot, body)) = self.pages.latest(&key) {
+        if let Some((snapshot, body)) = self.pages.latest(key.as_str()) {
             let now = self.store.snapshot().await.map_err(AppError::from)?;
             if now.as_deref() == Some(snapshot.as_str()) {
                 return Ok(body);
             }
         }
-        let page = self.list(owner, query).await?;
-        let body = render(&page)?;
-        if let Some(snapshot) = page.snapshot {
+        let versions = if self.rendered.budget() > 0 {
+            self.store
+                .list_versions(owner, query)
+                .await
+                .map_err(AppError::from)?
+        } else {
+            None
+        };
+        let offered = versions.is_some();
+        let kept = match versions {
+            Some(page) => self
+                .render_kept(owner, &page.keys, &render_task)
+                .await?
+                .map(|parts| (parts, page.total, page.snapshot)),
+            None => None,
+        };
+        let (parts, total, snapshot) = match kept {
+            Some(found) => found,
+            None => {
+                let page = self.list(owner, query).await?;
+                let mut parts = Vec::with_capacity(page.tasks.len());
+                for task in &page.tasks {
+                    let body = render_task(task)?;
+                    if offered {
+                        self.rendered.put(task.id, task.version, body.clone());
+                    }
+                    parts.push(body);
+                }
+                (parts, page.total, page.snapshot)
+            }
+        };
+        let body = assemble(&parts, total)?;
+        if let Some(snapshot) = snapshot {
             self.pages.put(key, snapshot, body.clone());
         }
         Ok(body)
+    }
+
+    /// The renderings of the tasks `keys` names, in order: kept ones where the version matches,
+    /// the others read (in one query) and rendered. `None` when a task changed or went away
+    /// between the page and that read: the caller then reads the page whole.
+    async fn render_kept<E: From<AppError>>(
+        &self,
+        owner: &OwnerId,
+        keys: &[(TaskId, i64)],
+        render_task: &impl Fn(&Task) -> Result<Bytes, E>,
+    ) -> Result<Option<Vec<Bytes>>, E> {
+        let mut parts: Vec<Option<Bytes>> = keys
+            .iter()
+            .map(|(id, version)| self.rendered.get(id, version))
+            .collect();
+        let missing: Vec<TaskId> = keys
+            .iter()
+            .zip(&parts)
+            .filter(|(_, part)| part.is_none())
+            .map(|((id, _), _)| *id)
+            .collect();
+        if !missing.is_empty() {
+            let read = self
+                .store
+                .get_many(owner, &missing)
+                .await
+                .map_err(AppError::from)?;
+            for task in &read {
+                let Some(i) = keys
+                    .iter()
+                    .position(|(id, version)| *id == task.id && *version == task.version)
+                else {
+                    return Ok(None);
+                };
+                let body = render_task(task)?;
+                self.rendered.put(task.id, task.version, body.clone());
+                parts[i] = Some(body);
+            }
+        }
+        Ok(parts.into_iter().collect())
     }
 
     /// Lists tags with their use counts.

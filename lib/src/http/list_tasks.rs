@@ -53,37 +53,36 @@ pub async fn list_tasks(
     let q = parse_list_query(&pairs)?;
     let body = s
         .tasks
-        .list_rendered(&s.owner, &q, |page| {
-            serde_json::to_vec(&ListOut {
-                tasks: TaskPageJson(&page.tasks),
-                total: page.total,
-                limit: q.limit,
-                offset: q.offset,
-            })
-            .map(Bytes::from)
-            .map_err(|e| ApiError::Internal(e.into()))
-        })
+        .list_rendered(
+            &s.owner,
+            &q,
+            |task| {
+                serde_json::to_vec(&crate::domain::event::TaskJson(task))
+                    .map(Bytes::from)
+                    .map_err(|e| ApiError::Internal(e.into()))
+            },
+            |tasks, total| Ok(list_body(tasks, total, q.limit, q.offset)),
+        )
         .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-/// The list response, serialised straight from the domain tasks (the documented shape is
-/// `dto::TaskListOut`).
-#[derive(serde::Serialize)]
-pub struct ListOut<'a> {
-    tasks: TaskPageJson<'a>,
-    total: u64,
-    limit: u32,
-    offset: u64,
-}
-
-/// A page of tasks as a JSON array.
-pub struct TaskPageJson<'a>(&'a [crate::domain::Task]);
-
-impl serde::Serialize for TaskPageJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(crate::domain::event::TaskJson))
+/// The list response (`dto::TaskListOut`): `{"tasks":[...],"total":..,"limit":..,"offset":..}`
+/// around tasks already rendered as JSON objects.
+fn list_body(tasks: &[Bytes], total: u64, limit: u32, offset: u64) -> Bytes {
+    let len = tasks.iter().map(Bytes::len).sum::<usize>() + tasks.len() + 80;
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(b"{\"tasks\":[");
+    for (i, t) in tasks.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(t);
     }
+    out.extend_from_slice(
+        format!("],\"total\":{total},\"limit\":{limit},\"offset\":{offset}}}").as_bytes(),
+    );
+    Bytes::from(out)
 }
 
 /// Read one task.
