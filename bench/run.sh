@@ -67,6 +67,13 @@ suite() { # suite LABEL WRITE_URL READ_URL [postgres]
     done
     rps=$(grep "^$label uncached search c=16 " "$RESULTS" | sed -E 's/.*rps=([0-9]+).*/\1/')
     say "$label uncached half-rate $("$LG" run --base "$UNCACHED" --scenario search --concurrency 16 --rate "$((rps / 2))" --seconds "$SECS")"
+    # The list while another process creates 200 tasks a second: every commit moves the
+    # snapshot, so a kept page rarely serves; the kept task renderings do (ADR 0005).
+    "$LG" run --base "$w" --scenario create --concurrency 4 --rate 200 --seconds "$((SECS + 1))" >"$OUT/background.txt" &
+    bg=$!
+    say "$label list-while-creating $("$LG" run --base "$r" --scenario list --concurrency 16 --seconds "$SECS")"
+    wait "$bg"
+    say "$label list-while-creating background $(cat "$OUT/background.txt")"
   fi
   for c in 1 16 64; do say "$label $("$LG" run --base "$w" --scenario create --concurrency "$c" --seconds "$SECS")"; done
   if [ "${4:-}" = postgres ]; then half_rate "$label" create "$w"; at_rate "$label" create "$w" 1500; fi
