@@ -741,15 +741,14 @@ async fn rendered_list_pages_are_reused_only_while_nothing_changed_anywhere() {
         let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
         writer.insert(&a, &[]).await.expect("insert");
         assert_eq!(page(&reader).await, r#"1 ["a@1"]"#, "{url}");
-        // With nothing written, a request is answered from the kept page after one snapshot
-        // check, without reading the page. The snapshot is the whole server's: other tests
-        // committing in other databases move it too (a miss, never a wrong answer), so this
-        // asks until a quiet moment, for at most ten seconds. SQLite names no snapshot: every
-        // request reads the page.
+        // With nothing written, a request is answered from the kept page after one check of
+        // the tasks' change count, without reading the page (asked a few times, for at most
+        // ten seconds, in case a background write lands in between; a miss is never a wrong
+        // answer). SQLite names no such state: every request reads the page.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut served_from_cache = false;
+        let reads = || counting.lists.load(SeqCst) + counting.versions.load(SeqCst);
         for _ in 0..if pg { 10_000 } else { 5 } {
-            let reads = || counting.lists.load(SeqCst) + counting.versions.load(SeqCst);
             let (lists, checks) = (reads(), counting.snapshots.load(SeqCst));
             assert_eq!(page(&reader).await, r#"1 ["a@1"]"#, "{url}");
             let read_page = reads() > lists;
@@ -765,6 +764,24 @@ async fn rendered_list_pages_are_reused_only_while_nothing_changed_anywhere() {
         }
         assert_eq!(served_from_cache, pg, "{url}");
         assert_eq!(counting.snapshots.load(SeqCst) > 0, pg, "{url}");
+        if pg {
+            // What a page is checked against is the count of committed changes to tasks, not
+            // the server's snapshot: a commit that touches no task (here a consumer's record)
+            // leaves the kept page valid.
+            let other = tasks::storage::PgTaskStore::connect(&url, 1)
+                .await
+                .expect("connect");
+            sqlx::query(
+                "INSERT INTO recurrence_links (task_id, next_task_id, event_id, created_at) \
+                 VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), now())",
+            )
+            .execute(other.pool())
+            .await
+            .expect("insert");
+            let lists = reads();
+            assert_eq!(page(&reader).await, r#"1 ["a@1"]"#, "{url}");
+            assert_eq!(reads(), lists, "{url}: served from the kept page");
+        }
 
         // Another replica inserts, completes and deletes: each shows at once.
         let b = task("b", Priority::High, None, &[], "2026-01-01T00:00:01Z");
@@ -896,6 +913,80 @@ async fn kept_task_renderings_are_reused_only_at_their_version() {
         );
         assert!(counting.take_fetched().is_empty(), "{url}: nothing read");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_shared_count_is_never_older_than_the_page_it_totals() {
+    // On PostgreSQL, lists that miss their kept total at the same time share one count
+    // (`count_shared`), but only a count that saw every change their page saw. Readers list the
+    // newest pending tasks while a writer adds them one by one: a page whose newest task is the
+    // writer's i-th must have a total of at least BASE + i + 1. A few thousand older tasks make
+    // each count take long enough for lists to meet in one.
+    const BASE: u64 = 3_008; // 16 seeders × 188
+    let Some(pg) = support::pg_url().await else {
+        return;
+    };
+    let store = support::store(&pg).await;
+    let mut seeders = Vec::new();
+    for w in 0..16 {
+        let store = store.clone();
+        seeders.push(tokio::spawn(async move {
+            for i in 0..BASE / 16 {
+                let t = task(
+                    &format!("s{w}-{i}"),
+                    Priority::Low,
+                    None,
+                    &[],
+                    "2026-01-01T00:00:00Z",
+                );
+                store.insert(&t, &[]).await.expect("seed");
+            }
+        }));
+    }
+    for s in seeders {
+        s.await.expect("seeder");
+    }
+    let q = ListQuery {
+        status: Some(Status::Pending),
+        sort_by: SortField::CreatedAt,
+        sort_order: SortOrder::Desc,
+        limit: 5,
+        ..ListQuery::default()
+    };
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..16 {
+        let (store, done, q) = (store.clone(), done.clone(), q.clone());
+        readers.push(tokio::spawn(async move {
+            let mut checked = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let page = store.list(&OwnerId::local(), &q).await.expect("list");
+                let newest = page.tasks.first().expect("a page").title.as_str();
+                if let Some(i) = newest.strip_prefix('w') {
+                    let i: u64 = i.parse().expect("index");
+                    assert!(
+                        page.total > BASE + i,
+                        "the page shows w{i}, its total is {}",
+                        page.total
+                    );
+                    checked += 1;
+                }
+            }
+            checked
+        }));
+    }
+    for i in 0..100 {
+        let created = format!("2026-01-02T00:{:02}:{:02}Z", i / 60, i % 60);
+        let t = task(&format!("w{i}"), Priority::Low, None, &[], &created);
+        store.insert(&t, &[]).await.expect("insert");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    for r in readers {
+        assert!(r.await.expect("reader") > 0, "every reader checked pages");
+    }
+    let (_, total) = list(&store, q).await;
+    assert_eq!(total, BASE + 100);
 }
 
 #[tokio::test]

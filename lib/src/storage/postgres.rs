@@ -7,6 +7,8 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::pg_batch::{InsertBatcher, NewRow};
@@ -26,6 +28,20 @@ pub const CLAIM_OUTBOX_SQL: &str = "UPDATE outbox SET next_attempt_at = $3 WHERE
        ORDER BY o.seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
      RETURNING seq, id, task_id, cloudevent, attempts";
 
+/// What names the state of `tasks` a statement reads: the number of committed changes to it
+/// (migration 7's `task_changes`, added to by a trigger on every write). Equal values mean the
+/// same tasks; see `snapshot_cache`.
+macro_rules! tasks_state {
+    () => {
+        "(SELECT sum(n) FROM task_changes)::text"
+    };
+}
+const TASKS_STATE: &str = tasks_state!();
+
+/// One count in progress: its total and the state of `tasks` it counted, once done (`None` if
+/// it failed).
+type Flight = tokio::sync::OnceCell<Option<(u64, String)>>;
+
 /// Memory for remembered list totals (a few thousand filters).
 const COUNT_CACHE_BYTES: usize = 1 << 20;
 
@@ -34,7 +50,9 @@ const COUNT_CACHE_BYTES: usize = 1 << 20;
 pub struct PgTaskStore {
     pool: PgPool,
     /// List totals by filter (see `snapshot_cache`).
-    counts: std::sync::Arc<SnapshotCache<u64>>,
+    counts: Arc<SnapshotCache<u64>>,
+    /// Counts in progress, by filter (see `count_shared`).
+    flights: Arc<Mutex<HashMap<String, Arc<Flight>>>>,
     /// Creates, batched across concurrent requests.
     inserts: InsertBatcher,
     /// The relay's bookkeeping connections (leases, published marks, retry times), which commit
@@ -73,7 +91,8 @@ impl PgTaskStore {
             .connect_lazy_with(relay_options);
         Ok(Self {
             relay_pool,
-            counts: std::sync::Arc::new(SnapshotCache::new(COUNT_CACHE_BYTES)),
+            counts: Arc::new(SnapshotCache::new(COUNT_CACHE_BYTES)),
+            flights: Arc::default(),
             inserts: InsertBatcher::spawn(pool.clone()),
             pool,
         })
@@ -197,7 +216,7 @@ impl PgTaskStore {
     ) -> Result<Vec<PgRow>, StoreError> {
         let n = binds.len();
         let sql = format!(
-            "SELECT {columns}, pg_current_snapshot()::text FROM tasks WHERE {filter} ORDER BY {} LIMIT ${} OFFSET ${}",
+            "SELECT {columns}, {TASKS_STATE} FROM tasks WHERE {filter} ORDER BY {} LIMIT ${} OFFSET ${}",
             list_order(Dialect::Postgres, q),
             n + 1,
             n + 2
@@ -227,7 +246,62 @@ impl PgTaskStore {
         {
             return Ok((total, page_snapshot));
         }
-        let sql = format!("SELECT COUNT(*), pg_current_snapshot()::text FROM tasks WHERE {filter}");
+        let (total, counted_under) = self
+            .count_shared(&key, filter, binds, page_snapshot.as_deref())
+            .await?;
+        self.counts.put(key, counted_under.clone(), total);
+        Ok((total, page_snapshot.filter(|s| *s == counted_under)))
+    }
+}
+
+impl PgTaskStore {
+    /// Counts for `key`, sharing the work with the lists that need the same count at the same
+    /// time: after a write, every list in flight misses its kept total at once, and one count
+    /// serves them all. A request takes a shared count only if it saw at least the changes its
+    /// page saw (`page_state`); else it counts on its own.
+    async fn count_shared(
+        &self,
+        key: &str,
+        filter: &str,
+        binds: &[Bind],
+        page_state: Option<&str>,
+    ) -> Result<(u64, String), StoreError> {
+        let flight = {
+            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+            flights.entry(key.to_string()).or_default().clone()
+        };
+        let mut failed = None;
+        let shared = flight
+            .get_or_init(|| async {
+                match self.count(filter, binds).await {
+                    Ok(counted) => Some(counted),
+                    Err(e) => {
+                        failed = Some(e);
+                        None
+                    }
+                }
+            })
+            .await
+            .clone();
+        // Finished: the next request starts another count.
+        {
+            let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+            if flights.get(key).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                flights.remove(key);
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        match shared {
+            Some((total, state)) if at_least(&state, page_state) => Ok((total, state)),
+            _ => self.count(filter, binds).await,
+        }
+    }
+
+    /// Counts the tasks matching `filter`, with the state of `tasks` counted.
+    async fn count(&self, filter: &str, binds: &[Bind]) -> Result<(u64, String), StoreError> {
+        let sql = format!("SELECT COUNT(*), {TASKS_STATE} FROM tasks WHERE {filter}");
         // Planned for its values every time: counting a common status walks an index, a rare
         // one (or a search) may not, and the generic plan chose a sequential scan for both.
         let row = bind_list(sqlx::query(AssertSqlSafe(sql)), binds)
@@ -235,9 +309,20 @@ impl PgTaskStore {
             .fetch_one(&self.pool)
             .await?;
         let total = u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0);
-        let counted_under: String = row.try_get(1)?;
-        self.counts.put(key, counted_under.clone(), total);
-        Ok((total, page_snapshot.filter(|s| *s == counted_under)))
+        Ok((total, row.try_get(1)?))
+    }
+}
+
+/// Whether a count that saw `state` saw every change a page that saw `page_state` did. The
+/// change count only grows, so a larger or equal count means everything the page saw, and
+/// perhaps more (as a count run after the page would).
+fn at_least(state: &str, page_state: Option<&str>) -> bool {
+    let Some(page) = page_state else {
+        return true;
+    };
+    match (state.parse::<i128>(), page.parse::<i128>()) {
+        (Ok(s), Ok(p)) => s >= p,
+        _ => false,
     }
 }
 
@@ -413,7 +498,7 @@ impl TaskStore for PgTaskStore {
     }
 
     async fn snapshot(&self) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT pg_current_snapshot()::text")
+        let row = sqlx::query(concat!("SELECT ", tasks_state!()))
             .fetch_one(&self.pool)
             .await?;
         Ok(Some(row.try_get(0)?))
