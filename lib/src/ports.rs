@@ -95,9 +95,9 @@ pub struct TaskPage {
     pub tasks: Vec<Task>,
     /// All matches, ignoring limit and offset.
     pub total: u64,
-    /// The database snapshot both the page and the total were read under, when the store can
-    /// name one (PostgreSQL): the page stays exact while [`TaskStore::snapshot`] returns the
-    /// same (see `snapshot_cache`).
+    /// The state of the tasks (see [`TaskStore::snapshot`]) both the page and the total were
+    /// read under, when the store can name one (PostgreSQL): the page stays exact while
+    /// `snapshot` returns the same (see `snapshot_cache`).
     pub snapshot: Option<String>,
 }
 
@@ -171,8 +171,9 @@ pub trait TaskStore: Send + Sync {
     async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError>;
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
-    /// The database's current snapshot, if this store can name one: equal snapshots see the
-    /// same committed data. `None` (the default) means results cannot be checked this way.
+    /// A name for the current state of the tasks, if this store can give one (PostgreSQL: the
+    /// count of committed changes to them): equal names mean the same committed tasks. `None`
+    /// (the default) means results cannot be checked this way.
     async fn snapshot(&self) -> Result<Option<String>, StoreError> {
         Ok(None)
     }

@@ -1,10 +1,10 @@
-//! Results that stay exact while the database has not changed.
+//! Results that stay exact while the tasks have not changed.
 //!
-//! PostgreSQL names "the database has not changed" exactly: `pg_current_snapshot()` inside a
-//! statement is the snapshot that statement reads with, and two statements with the same
-//! snapshot see the same committed rows (any change, by any replica, takes a transaction id,
-//! which moves the snapshot). So a result read under a snapshot can be kept with it, and handed
-//! out again to whoever presents the same snapshot. Two users: list totals (`COUNT(*)` is the
+//! PostgreSQL can name "the tasks have not changed" exactly: every statement that writes
+//! `tasks` adds one to a count in the same transaction (migration 7, `task_changes`), so two
+//! statements that see the same count see the same committed tasks, whichever replica wrote
+//! them. That count is the "snapshot" here: a result read under it can be kept with it, and
+//! handed out again to whoever presents the same one. Two users: list totals (`COUNT(*)` is the
 //! expensive half of a list; `storage::postgres`) and whole rendered list pages (`app::tasks`).
 //! The same structure keeps rendered tasks by id under their version (a task's version moves
 //! with every change to it). See `docs/adr/0003-list-totals.md` and
@@ -59,7 +59,7 @@ impl Weigh for bytes::Bytes {
 const ENTRY_OVERHEAD: usize = 64;
 
 /// Values by key (`K`), each with the snapshot (`S`) it was read under: by default both are
-/// strings (a filter and `pg_current_snapshot()`); rendered tasks use their id and version.
+/// strings (a filter and the tasks' change count); rendered tasks use their id and version.
 #[derive(Debug)]
 pub struct SnapshotCache<V, K = String, S = String> {
     budget: usize,
