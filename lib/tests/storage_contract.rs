@@ -778,6 +778,14 @@ async fn rendered_list_pages_are_reused_only_while_nothing_changed_anywhere() {
             .execute(other.pool())
             .await
             .expect("insert");
+            // Nor does the reminder scan, which runs every second and sets only
+            // `reminder_fired_at` (here on no task: none is due).
+            let events = support::stores(&url).await.events;
+            let fired = events
+                .fire_due_reminders(at("2026-01-01T00:00:00Z"), 100, "test")
+                .await
+                .expect("scan");
+            assert!(fired.is_empty());
             let lists = reads();
             assert_eq!(page(&reader).await, r#"1 ["a@1"]"#, "{url}");
             assert_eq!(reads(), lists, "{url}: served from the kept page");
