@@ -707,6 +707,18 @@ async fn rendered_page(reader: &tasks::app::TaskService, q: &ListQuery) -> Strin
     String::from_utf8(b.to_vec()).expect("utf-8")
 }
 
+/// A task service reading through a [`Counting`] store, and a second store on the same database
+/// (another replica) for writes.
+async fn spied_reader(url: &str) -> (Arc<Counting>, tasks::app::TaskService, Arc<dyn TaskStore>) {
+    let counting = Counting::new(support::store(url).await);
+    let reader = tasks::app::TaskService::new(
+        counting.clone(),
+        "test",
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    (counting, reader, support::store(url).await)
+}
+
 fn pending_by_priority() -> ListQuery {
     ListQuery {
         status: Some(Status::Pending),
@@ -719,19 +731,14 @@ fn pending_by_priority() -> ListQuery {
 
 #[tokio::test]
 async fn rendered_list_pages_are_reused_only_while_nothing_changed_anywhere() {
-    // The service keeps a rendered page with the snapshot it was read under (ADR 0005): the same
-    // query again costs a snapshot check instead of the page and its count, and any write, by
-    // this process or another replica, makes the next request read the page again.
+    // The service keeps a rendered page with the state of the tasks it was read under (ADR
+    // 0005): the same query again costs a check of that state instead of the page and its
+    // count, and any write to tasks, by this process or another replica, makes the next request
+    // read the page again.
     use std::sync::atomic::Ordering::SeqCst;
     for url in urls().await {
         let pg = url.starts_with("postgres");
-        let counting = Counting::new(support::store(&url).await);
-        let reader = tasks::app::TaskService::new(
-            counting.clone(),
-            "test",
-            Arc::new(tokio::sync::Notify::new()),
-        );
-        let writer = support::store(&url).await;
+        let (counting, reader, writer) = spied_reader(&url).await;
         let owner = OwnerId::local();
         let q = pending_by_priority();
         let page = |reader: &tasks::app::TaskService| {
@@ -838,13 +845,7 @@ async fn kept_task_renderings_are_reused_only_at_their_version() {
     // offers no version read: its pages are always read whole.
     for url in urls().await {
         let pg = url.starts_with("postgres");
-        let counting = Counting::new(support::store(&url).await);
-        let reader = tasks::app::TaskService::new(
-            counting.clone(),
-            "test",
-            Arc::new(tokio::sync::Notify::new()),
-        );
-        let writer = support::store(&url).await;
+        let (counting, reader, writer) = spied_reader(&url).await;
         let q = pending_by_priority();
         let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
         let b = task("b", Priority::Medium, None, &[], "2026-01-01T00:00:01Z");

@@ -56,7 +56,7 @@ pub struct TaskService {
     store: Arc<dyn TaskStore>,
     source: Arc<str>,
     outbox_signal: Arc<Notify>,
-    /// Rendered list pages, each with the snapshot it was read under.
+    /// Rendered list pages, each with the state of the tasks it was read under.
     pages: Arc<SnapshotCache<Bytes>>,
     /// Rendered tasks by id, each with the version it was rendered at.
     rendered: Arc<SnapshotCache<Bytes, TaskId, i64>>,
@@ -130,9 +130,10 @@ impl TaskService {
     /// `assemble` (the rendered tasks in order, and the total).
     ///
     /// Two things read before are reused, both exact (ADR 0005):
-    /// - While the database is unchanged (the store names the same snapshot as when the page was
-    ///   read) the same query gets the same page again, checked with one small query instead of
-    ///   the page and its count: lists are read far more often than tasks change.
+    /// - While the tasks are unchanged (the store names the same state as when the page was
+    ///   read: on PostgreSQL the count of committed task changes) the same query gets the same
+    ///   page again, checked with one small query instead of the page and its count: lists are
+    ///   read far more often than tasks change.
     /// - Otherwise, where the store can list a page as ids and versions, only the tasks not
     ///   rendered before at their current version are read and rendered; the rest of the page is
     ///   the renderings kept from earlier lists.
