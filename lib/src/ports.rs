@@ -171,8 +171,9 @@ pub trait TaskStore: Send + Sync {
     async fn tags(&self, owner: &OwnerId) -> Result<Vec<(String, i64)>, StoreError>;
     /// Checks the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
-    /// A name for the current state of the tasks, if this store can give one (PostgreSQL: the
-    /// count of committed changes to them): equal names mean the same committed tasks. `None`
+    /// A name for the current state of the tasks as lists see them, if this store can give one
+    /// (PostgreSQL: the count of committed changes to them; the reminder scan's
+    /// `reminder_fired_at` is not counted): equal names mean the same tasks in every list. `None`
     /// (the default) means results cannot be checked this way.
     async fn snapshot(&self) -> Result<Option<String>, StoreError> {
         Ok(None)

@@ -6,7 +6,10 @@
 --
 -- Spread over 32 rows so that concurrent writers rarely wait for each other's row: each
 -- connection adds to the row its backend pid picks, and a transaction holds that row from its
--- write to its commit.
+-- write to its commit. Every transaction of the app writes `tasks` in one statement, so it takes
+-- that row after all its task rows and cannot deadlock on it; a transaction that wrote `tasks`
+-- in two statements could (it would hold the row while waiting for task rows). The 32 rows fill
+-- a fraction of one page, so their updates stay on it (HOT) and old versions are pruned there.
 CREATE TABLE task_changes (
     shard smallint PRIMARY KEY,
     n     bigint NOT NULL

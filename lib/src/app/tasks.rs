@@ -58,7 +58,8 @@ pub struct TaskService {
     outbox_signal: Arc<Notify>,
     /// Rendered list pages, each with the state of the tasks it was read under.
     pages: Arc<SnapshotCache<Bytes>>,
-    /// Rendered tasks by id, each with the version it was rendered at.
+    /// Rendered tasks by id, each with the version it was rendered at. Keyed by task only: the
+    /// list endpoint is the one renderer (`http::list_tasks`).
     rendered: Arc<SnapshotCache<Bytes, TaskId, i64>>,
 }
 
