@@ -3,9 +3,10 @@
 //! PostgreSQL can name "the tasks have not changed" exactly: every statement that writes what
 //! lists see of `tasks` (all but the reminder scan's `reminder_fired_at`) adds one to a count in
 //! the same transaction (migration 7, `task_changes`), so two statements that see the same count
-//! see the same tasks in every list, whichever replica wrote them. That count is the "snapshot" here: a result read under it can be kept with it, and
-//! handed out again to whoever presents the same one. Two users: list totals (`COUNT(*)` is the
-//! expensive half of a list; `storage::postgres`) and whole rendered list pages (`app::tasks`).
+//! see the same tasks in every list, whichever replica wrote them. That count is the
+//! "snapshot" here: a result read under it can be kept with it, and handed out again to
+//! whoever presents the same one. Two users: list totals (`COUNT(*)` is the expensive half of a
+//! list; `storage::postgres`) and whole rendered list pages (`app::tasks`).
 //! The same structure keeps rendered tasks by id under their version (a task's version moves
 //! with every change to it). See `docs/adr/0003-list-totals.md` and
 //! `docs/adr/0005-postgres-hot-paths.md`.

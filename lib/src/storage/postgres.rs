@@ -51,7 +51,7 @@ pub struct PgTaskStore {
     pool: PgPool,
     /// List totals by filter (see `snapshot_cache`).
     counts: Arc<SnapshotCache<u64>>,
-    /// Counts in progress, by filter (see `count_shared`).
+    /// Counts in progress, by filter and page state (see `count_shared`).
     flights: Arc<Mutex<HashMap<String, Arc<Flight>>>>,
     /// Creates, batched across concurrent requests.
     inserts: InsertBatcher,
@@ -247,14 +247,13 @@ impl PgTaskStore {
         self.counts.put(key, counted_under.clone(), total);
         Ok((total, page_snapshot.filter(|s| *s == counted_under)))
     }
-}
 
-impl PgTaskStore {
     /// Counts for `key`, sharing the work with the lists that need the same count at the same
     /// time: after a write, every list in flight misses its kept total at once, and one count
-    /// serves them all. A request takes a shared count only if it saw at least the changes its
-    /// page saw (`page_state`); else it counts on its own, as does a request whose page is empty
-    /// (it names no state).
+    /// serves them all. Requests share a count only if their pages saw the same state of the
+    /// tasks (`page_state`); the count starts after one of those pages was read, so it sees at
+    /// least what each of them saw: a total is never older than its page. A request whose page
+    /// is empty names no state and counts on its own.
     async fn count_shared(
         &self,
         key: &str,
@@ -262,10 +261,10 @@ impl PgTaskStore {
         binds: &[Bind],
         page_state: Option<&str>,
     ) -> Result<(u64, String), StoreError> {
-        if page_state.is_none() {
+        let Some(state) = page_state else {
             return self.count(filter, binds).await;
-        }
-        let joined = Joined::new(&self.flights, key);
+        };
+        let joined = Joined::new(&self.flights, format!("{key}\u{1f}{state}"));
         let mut failed = None;
         let shared = joined
             .flight
@@ -282,12 +281,11 @@ impl PgTaskStore {
             .clone();
         // Finished: the next request starts another count.
         drop(joined);
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        match shared {
-            Some((total, state)) if at_least(&state, page_state) => Ok((total, state)),
-            _ => self.count(filter, binds).await,
+        match (shared, failed) {
+            (_, Some(e)) => Err(e),
+            (Some(counted), None) => Ok(counted),
+            // The count this request waited for failed in another request: its own try.
+            (None, None) => self.count(filter, binds).await,
         }
     }
 
@@ -305,21 +303,21 @@ impl PgTaskStore {
     }
 }
 
-/// A request's place in the count in progress for its filter. Dropping it (done, failed, or
-/// the request cancelled) takes that count out of the map, so the next request starts a new one
-/// and no entry outlives its requests.
+/// A request's place in the count in progress for its filter and page state. Dropping it
+/// (done, failed, or the request cancelled) takes that count out of the map, so the next request
+/// starts a new one and no entry outlives its requests.
 struct Joined<'a> {
     flights: &'a Mutex<HashMap<String, Arc<Flight>>>,
-    key: &'a str,
+    key: String,
     flight: Arc<Flight>,
 }
 
 impl<'a> Joined<'a> {
-    fn new(flights: &'a Mutex<HashMap<String, Arc<Flight>>>, key: &'a str) -> Self {
+    fn new(flights: &'a Mutex<HashMap<String, Arc<Flight>>>, key: String) -> Self {
         let flight = flights
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(key.to_string())
+            .entry(key.clone())
             .or_default()
             .clone();
         Self {
@@ -334,25 +332,11 @@ impl Drop for Joined<'_> {
     fn drop(&mut self) {
         let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
         if flights
-            .get(self.key)
+            .get(&self.key)
             .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
         {
-            flights.remove(self.key);
+            flights.remove(&self.key);
         }
-    }
-}
-
-/// Whether a count that saw `state` saw every change a page that saw `page_state` did. The
-/// change count only grows, so a larger or equal count means everything the page saw, and
-/// perhaps more (as a count run after the page would). An empty page names no state: it takes
-/// no shared count.
-fn at_least(state: &str, page_state: Option<&str>) -> bool {
-    let Some(page) = page_state else {
-        return false;
-    };
-    match (state.parse::<i128>(), page.parse::<i128>()) {
-        (Ok(s), Ok(p)) => s >= p,
-        _ => false,
     }
 }
 
@@ -498,9 +482,11 @@ impl TaskStore for PgTaskStore {
     }
 
     async fn get_many(&self, owner: &OwnerId, ids: &[TaskId]) -> Result<Vec<Task>, StoreError> {
-        let sql = format!("SELECT {READ_COLUMNS} FROM tasks WHERE id = ANY($1) AND owner_id = $2");
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("SELECT {READ_COLUMNS} FROM tasks WHERE id = ANY($1) AND owner_id = $2")
+        });
         let ids: Vec<uuid::Uuid> = ids.iter().map(|id| id.0).collect();
-        let rows = sqlx::query(AssertSqlSafe(sql))
+        let rows = sqlx::query(AssertSqlSafe(SQL.as_str()))
             .bind(ids)
             .bind(owner.as_str())
             .fetch_all(&self.pool)
