@@ -12,6 +12,20 @@ cd "$REPO"
 STAGES="${STAGES:-rust ui deploy distributed}"
 LOGDIR="$CACHE/logs/test"
 mkdir -p "$LOGDIR"
+# A one-off build keeps no incremental state (about 1.5 GB less in target/).
+if [[ "${CI:-}" == true ]]; then export CARGO_INCREMENTAL=0; fi
+
+# The suite needs roughly 8 GB of disk in a fresh clone (target/ about 4 GB, Kafka, PostgreSQL,
+# the UI's node_modules, the deploy tools), plus 3 GB of Go caches the first time on a machine.
+disk_report() {
+  local avail_kb
+  avail_kb=$(df -Pk "$REPO" | awk 'NR == 2 { print $4 }')
+  echo "disk: $((avail_kb / 1024 / 1024)) GB free where the repo is ($1)"
+  if [[ "$1" == start && "$avail_kb" -lt $((10 * 1024 * 1024)) ]]; then
+    echo "disk: WARNING: under 10 GB free; a stage may fail with 'no space left on device'" >&2
+  fi
+}
+disk_report start
 passed=0; failed=0; failures=()
 
 # stage NAME CMD...: runs one stage, its output to the terminal and to $LOGDIR/NAME.log.
@@ -53,6 +67,7 @@ if want ui && [ -f ui/package.json ]; then stage ui ui; fi
 if want deploy && [ -x scripts/check-deploy.sh ]; then stage deploy bash scripts/check-deploy.sh; fi
 if want distributed && [ -x dev/e2e.sh ]; then stage distributed bash dev/e2e.sh; fi
 
+disk_report end
 cargo_line=$(grep -h '^test result:' "$LOGDIR/rust.log" 2>/dev/null \
   | awk '{p+=$4; f+=$6} END {printf "%d passed, %d failed", p, f}')
 [ -n "$cargo_line" ] && echo "cargo tests: $cargo_line"
