@@ -17,6 +17,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod events;
+pub mod flights;
 pub mod http;
 pub mod ports;
 pub mod runtime;

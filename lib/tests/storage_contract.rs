@@ -594,6 +594,8 @@ struct Counting {
     fetched: std::sync::Mutex<Vec<Vec<TaskId>>>,
     /// A write (task, expected version) to make just before the next `get_many`.
     race: std::sync::Mutex<Option<(Task, i64)>>,
+    /// How long each page read (`list_versions`) takes longer than the real one, in ms.
+    slow_reads_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Counting {
@@ -605,6 +607,7 @@ impl Counting {
             versions: 0.into(),
             fetched: Default::default(),
             race: Default::default(),
+            slow_reads_ms: 0.into(),
         })
     }
 
@@ -653,6 +656,8 @@ impl TaskStore for Counting {
     ) -> Result<Option<tasks::ports::VersionPage>, tasks::ports::StoreError> {
         self.versions
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let ms = self.slow_reads_ms.load(std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         self.inner.list_versions(o, q).await
     }
     async fn get_many(
@@ -921,6 +926,59 @@ async fn kept_task_renderings_are_reused_only_at_their_version() {
             "{url}"
         );
         assert!(counting.take_fetched().is_empty(), "{url}: nothing read");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lists_that_find_their_page_stale_together_share_one_read() {
+    // After a write, every list of a kept page in flight finds it stale at once. Those that saw
+    // the same state of the tasks share one read of the page (`list_rendered`), and each gets
+    // the page with the write in it. PostgreSQL only: SQLite names no state, so it keeps no
+    // pages (each list reads its own).
+    let Some(url) = support::pg_url().await else {
+        return;
+    };
+    {
+        let (counting, reader, writer) = spied_reader(&url).await;
+        let q = pending_by_priority();
+        let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
+        writer.insert(&a, &[]).await.expect("insert");
+        assert_eq!(rendered_page(&reader, &q).await, r#"1 ["a@1"]"#, "{url}");
+        let b = task("b", Priority::High, None, &[], "2026-01-01T00:00:01Z");
+        writer.insert(&b, &[]).await.expect("insert");
+
+        let before = counting.versions.load(std::sync::atomic::Ordering::SeqCst);
+        counting
+            .slow_reads_ms
+            .store(300, std::sync::atomic::Ordering::SeqCst);
+        let lists: Vec<_> = (0..8)
+            .map(|_| {
+                let (reader, q) = (reader.clone(), q.clone());
+                tokio::spawn(async move { rendered_page(&reader, &q).await })
+            })
+            .collect();
+        for list in lists {
+            assert_eq!(list.await.expect("joined"), r#"2 ["b@1", "a@1"]"#, "{url}");
+        }
+        let reads = counting.versions.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(reads, 1, "{url}: eight lists, one page read");
+        counting
+            .slow_reads_ms
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+
+        // The next write: the next list reads again (a finished read is not reused).
+        let c = task("c", Priority::Medium, None, &[], "2026-01-01T00:00:02Z");
+        writer.insert(&c, &[]).await.expect("insert");
+        assert_eq!(
+            rendered_page(&reader, &q).await,
+            r#"3 ["b@1", "c@1", "a@1"]"#,
+            "{url}"
+        );
+        assert_eq!(
+            counting.versions.load(std::sync::atomic::Ordering::SeqCst) - before,
+            2,
+            "{url}"
+        );
     }
 }
 

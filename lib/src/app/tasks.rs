@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 use crate::domain::{
     DomainEvent, OwnerId, Task, TaskChanges, TaskId, ValidationErrors, task::NewTask,
 };
+use crate::flights::Flights;
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
 use crate::snapshot_cache::SnapshotCache;
 
@@ -61,6 +62,8 @@ pub struct TaskService {
     /// Rendered tasks by id, each with the version it was rendered at. Keyed by task only: the
     /// list endpoint is the one renderer (`http::list_tasks`).
     rendered: Arc<SnapshotCache<Bytes, TaskId, i64>>,
+    /// Page reads in progress, by page and the state they were asked for (`list_rendered`).
+    page_reads: Arc<Flights<Bytes>>,
 }
 
 /// Memory for rendered list pages and tasks unless configured (`LIST_CACHE_BYTES`): half for
@@ -77,6 +80,7 @@ impl TaskService {
             outbox_signal,
             pages: Arc::new(SnapshotCache::new(DEFAULT_PAGE_CACHE_BYTES / 2)),
             rendered: Arc::new(SnapshotCache::new(DEFAULT_PAGE_CACHE_BYTES / 2)),
+            page_reads: Arc::default(),
         }
     }
 
@@ -143,15 +147,42 @@ impl TaskService {
         owner: &OwnerId,
         query: &ListQuery,
         render_task: impl Fn(&Task) -> Result<Bytes, E>,
-        assemble: impl FnOnce(&[Bytes], u64) -> Result<Bytes, E>,
+        assemble: impl Fn(&[Bytes], u64) -> Result<Bytes, E>,
     ) -> Result<Bytes, E> {
         let key = format!("{}\u{1f}{query:?}", owner.as_str());
-        if let Some((snapshot, body)) = self.pages.latest(key.as_str()) {
-            let now = self.store.snapshot().await.map_err(AppError::from)?;
-            if now.as_deref() == Some(snapshot.as_str()) {
-                return Ok(body);
-            }
+        let Some((snapshot, body)) = self.pages.latest(key.as_str()) else {
+            return self
+                .read_page(owner, query, key, &render_task, &assemble)
+                .await;
+        };
+        let now = self.store.snapshot().await.map_err(AppError::from)?;
+        if now.as_deref() == Some(snapshot.as_str()) {
+            return Ok(body);
         }
+        let Some(now) = now else {
+            return self
+                .read_page(owner, query, key, &render_task, &assemble)
+                .await;
+        };
+        // The kept page is stale. Every list of this page in flight finds that at once (after
+        // a write); those that saw the same state share one read. The read starts after each
+        // of them saw `now`, so the page it returns is at least that new.
+        self.page_reads
+            .share(format!("{key}\u{1f}{now}"), || {
+                self.read_page(owner, query, key.clone(), &render_task, &assemble)
+            })
+            .await
+    }
+
+    /// Reads and renders the page for `query` and keeps it under `key` (see `list_rendered`).
+    async fn read_page<E: From<AppError>>(
+        &self,
+        owner: &OwnerId,
+        query: &ListQuery,
+        key: String,
+        render_task: &impl Fn(&Task) -> Result<Bytes, E>,
+        assemble: &impl Fn(&[Bytes], u64) -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
         let versions = if self.rendered.budget() > 0 {
             self.store
                 .list_versions(owner, query)
@@ -163,7 +194,7 @@ impl TaskService {
         let offered = versions.is_some();
         let kept = match versions {
             Some(page) => self
-                .render_kept(owner, &page.keys, &render_task)
+                .render_kept(owner, &page.keys, render_task)
                 .await?
                 .map(|parts| (parts, page.total, page.snapshot)),
             None => None,

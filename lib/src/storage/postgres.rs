@@ -7,13 +7,13 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Row};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::pg_batch::{InsertBatcher, NewRow};
 use super::sql::{Bind, Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS, list_filter, list_order};
 use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
+use crate::flights::Flights;
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, VersionPage, WriteOutcome};
 use crate::snapshot_cache::SnapshotCache;
 
@@ -38,10 +38,6 @@ macro_rules! tasks_state {
 }
 const TASKS_STATE: &str = tasks_state!();
 
-/// One count in progress: its total and the state of `tasks` it counted, once done (`None` if
-/// it failed).
-type Flight = tokio::sync::OnceCell<Option<(u64, String)>>;
-
 /// Memory for remembered list totals (a few thousand filters).
 const COUNT_CACHE_BYTES: usize = 1 << 20;
 
@@ -52,7 +48,7 @@ pub struct PgTaskStore {
     /// List totals by filter (see `snapshot_cache`).
     counts: Arc<SnapshotCache<u64>>,
     /// Counts in progress, by filter and page state (see `count_shared`).
-    flights: Arc<Mutex<HashMap<String, Arc<Flight>>>>,
+    flights: Arc<Flights<(u64, String)>>,
     /// Creates, batched across concurrent requests.
     inserts: InsertBatcher,
     /// The relay's bookkeeping connections (leases, published marks, retry times), which commit
@@ -264,29 +260,9 @@ impl PgTaskStore {
         let Some(state) = page_state else {
             return self.count(filter, binds).await;
         };
-        let joined = Joined::new(&self.flights, format!("{key}\u{1f}{state}"));
-        let mut failed = None;
-        let shared = joined
-            .flight
-            .get_or_init(|| async {
-                match self.count(filter, binds).await {
-                    Ok(counted) => Some(counted),
-                    Err(e) => {
-                        failed = Some(e);
-                        None
-                    }
-                }
-            })
+        self.flights
+            .share(format!("{key}\u{1f}{state}"), || self.count(filter, binds))
             .await
-            .clone();
-        // Finished: the next request starts another count.
-        drop(joined);
-        match (shared, failed) {
-            (_, Some(e)) => Err(e),
-            (Some(counted), None) => Ok(counted),
-            // The count this request waited for failed in another request: its own try.
-            (None, None) => self.count(filter, binds).await,
-        }
     }
 
     /// Counts the tasks matching `filter`, with the state of `tasks` counted.
@@ -300,43 +276,6 @@ impl PgTaskStore {
             .await?;
         let total = u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0);
         Ok((total, row.try_get(1)?))
-    }
-}
-
-/// A request's place in the count in progress for its filter and page state. Dropping it
-/// (done, failed, or the request cancelled) takes that count out of the map, so the next request
-/// starts a new one and no entry outlives its requests.
-struct Joined<'a> {
-    flights: &'a Mutex<HashMap<String, Arc<Flight>>>,
-    key: String,
-    flight: Arc<Flight>,
-}
-
-impl<'a> Joined<'a> {
-    fn new(flights: &'a Mutex<HashMap<String, Arc<Flight>>>, key: String) -> Self {
-        let flight = flights
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key.clone())
-            .or_default()
-            .clone();
-        Self {
-            flights,
-            key,
-            flight,
-        }
-    }
-}
-
-impl Drop for Joined<'_> {
-    fn drop(&mut self) {
-        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
-        if flights
-            .get(&self.key)
-            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
-        {
-            flights.remove(&self.key);
-        }
     }
 }
 

@@ -1,0 +1,222 @@
+//! One piece of work per key among the requests that need it at the same time.
+//!
+//! After a write, every list in flight misses its kept page (or total) at once; without sharing,
+//! each of them reads the same page again. [`Flights::share`] runs the work once per key and
+//! hands its result to every request that asked for that key while it ran. Callers choose keys
+//! so that a shared result is as fresh as each joiner needs (see the call sites): a key names
+//! the state of the data the joiner observed, and the work starts after that observation.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+/// One piece of work in progress: its result once done (`None` if it failed).
+type Flight<T> = tokio::sync::OnceCell<Option<T>>;
+
+/// Work in progress, by key.
+pub struct Flights<T> {
+    running: Mutex<HashMap<String, Arc<Flight<T>>>>,
+}
+
+impl<T> Default for Flights<T> {
+    fn default() -> Self {
+        Self {
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone> Flights<T> {
+    /// Runs `work` for `key`, or waits for the run already in progress for it and takes its
+    /// result. A run that fails gives its error to the request that ran it; the requests that
+    /// waited for it each run `work` themselves. A request cancelled while running hands the
+    /// run to one of its waiters (the cell's initialisation moves on). Once a run is done the
+    /// key is free again: a later request starts a new run.
+    pub async fn share<E, F, Fut>(&self, key: String, work: F) -> Result<T, E>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let joined = Joined::new(&self.running, key);
+        let mut failed = None;
+        let shared = joined
+            .flight
+            .get_or_init(|| async {
+                match work().await {
+                    Ok(value) => Some(value),
+                    Err(e) => {
+                        failed = Some(e);
+                        None
+                    }
+                }
+            })
+            .await
+            .clone();
+        // Done: the next request starts another run.
+        drop(joined);
+        match (shared, failed) {
+            (_, Some(e)) => Err(e),
+            (Some(value), None) => Ok(value),
+            // The run this request waited for failed in another request: its own try.
+            (None, None) => work().await,
+        }
+    }
+
+    /// Keys with a run in progress (for tests: nothing outlives its requests).
+    pub fn in_progress(&self) -> usize {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// A request's place in the run in progress for its key. Dropping it (done, failed, or the
+/// request cancelled) takes that run out of the map, so no entry outlives its requests.
+struct Joined<'a, T> {
+    running: &'a Mutex<HashMap<String, Arc<Flight<T>>>>,
+    key: String,
+    flight: Arc<Flight<T>>,
+}
+
+impl<'a, T> Joined<'a, T> {
+    fn new(running: &'a Mutex<HashMap<String, Arc<Flight<T>>>>, key: String) -> Self {
+        let flight = running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        Self {
+            running,
+            key,
+            flight,
+        }
+    }
+}
+
+impl<T> Drop for Joined<'_, T> {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running
+            .get(&self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        {
+            running.remove(&self.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn concurrent_requests_for_one_key_share_one_run() {
+        let flights = Arc::new(Flights::<u32>::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut joins = Vec::new();
+        for _ in 0..8 {
+            let (flights, runs) = (flights.clone(), runs.clone());
+            joins.push(tokio::spawn(async move {
+                flights
+                    .share("k".into(), || async {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, String>(7)
+                    })
+                    .await
+            }));
+        }
+        for j in joins {
+            assert_eq!(j.await.expect("joined"), Ok(7));
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(flights.in_progress(), 0);
+        // A later request runs again.
+        let again = flights
+            .share("k".into(), || async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, String>(8)
+            })
+            .await;
+        assert_eq!(again, Ok(8));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn different_keys_do_not_share() {
+        let flights = Flights::<String>::default();
+        let (a, b) = tokio::join!(
+            flights.share("a".into(), || async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok::<_, ()>("a".to_string())
+            }),
+            flights.share("b".into(), || async { Ok::<_, ()>("b".to_string()) }),
+        );
+        assert_eq!((a, b), (Ok("a".into()), Ok("b".into())));
+    }
+
+    #[tokio::test]
+    async fn a_failed_run_fails_only_its_runner_and_waiters_try_themselves() {
+        let flights = Arc::new(Flights::<u32>::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let work = |runs: Arc<AtomicUsize>| {
+            move || {
+                let runs = runs.clone();
+                async move {
+                    let n = runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    if n == 0 {
+                        Err("first run fails")
+                    } else {
+                        Ok(1)
+                    }
+                }
+            }
+        };
+        let first = {
+            let (flights, w) = (flights.clone(), work(runs.clone()));
+            tokio::spawn(async move { flights.share("k".into(), w).await })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let second = {
+            let (flights, w) = (flights.clone(), work(runs.clone()));
+            tokio::spawn(async move { flights.share("k".into(), w).await })
+        };
+        assert_eq!(first.await.expect("joined"), Err("first run fails"));
+        assert_eq!(second.await.expect("joined"), Ok(1));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(flights.in_progress(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_runner_hands_the_run_to_a_waiter() {
+        let flights = Arc::new(Flights::<u32>::default());
+        let slow = {
+            let flights = flights.clone();
+            tokio::spawn(async move {
+                flights
+                    .share("k".into(), || async {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        Ok::<_, ()>(1)
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let waiter = {
+            let flights = flights.clone();
+            tokio::spawn(
+                async move { flights.share("k".into(), || async { Ok::<_, ()>(2) }).await },
+            )
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        slow.abort();
+        let got = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("the waiter is not left waiting")
+            .expect("joined");
+        assert_eq!(got, Ok(2));
+        assert_eq!(flights.in_progress(), 0);
+    }
+}
