@@ -1,13 +1,16 @@
-//! One piece of work per key among the requests that need it at the same time.
+//! Work shared by the requests that need it at the same time.
 //!
-//! After a write, every list in flight misses its kept page (or total) at once; without sharing,
-//! each of them reads the same page again. [`Flights::share`] runs the work once per key and
-//! hands its result to every request that asked for that key while it ran. Callers choose keys
-//! so that a shared result is as fresh as each joiner needs (see the call sites): a key names
-//! the state of the data the joiner observed, and the work starts after that observation.
+//! - [`Flights`]: one run per key. After a write, every list in flight misses its kept page (or
+//!   total) at once; without sharing, each of them reads the same page again. Callers choose
+//!   keys so that a shared result is as fresh as each joiner needs (see the call sites): a key
+//!   names the state of the data the joiner observed, and the work starts after that.
+//! - [`FreshChecks`]: one read of a value for every request that arrived before the read
+//!   started. Kept list pages are checked against the tasks' state with a small query per
+//!   request; under load most of those queries answer the same thing at the same moment.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One piece of work in progress: its result once done (`None` if it failed).
@@ -101,6 +104,57 @@ impl<T> Drop for Joined<'_, T> {
         {
             running.remove(&self.key);
         }
+    }
+}
+
+/// Reads of a value that changes (the state of the tasks), shared by the requests waiting for
+/// one, without ever answering a request with a read that began before it arrived.
+///
+/// One read runs at a time. A request that arrives while a read runs waits for it to finish and
+/// then for the next read, which starts at once and serves every request that arrived before
+/// it began. So each request gets a value read after it arrived (what a read of its own would
+/// have given it or newer), in at most two reads' time, and under load one read serves many
+/// requests instead of each sending its own.
+pub struct FreshChecks<T> {
+    /// Requests so far; each takes the next number (its ticket).
+    arrivals: AtomicU64,
+    /// One read at a time, in arrival order (tokio's mutex is fair).
+    lane: tokio::sync::Mutex<()>,
+    /// The newest read: the last ticket issued before it began, and what it read.
+    last: Mutex<Option<(u64, T)>>,
+}
+
+impl<T> Default for FreshChecks<T> {
+    fn default() -> Self {
+        Self {
+            arrivals: AtomicU64::new(0),
+            lane: tokio::sync::Mutex::new(()),
+            last: Mutex::new(None),
+        }
+    }
+}
+
+impl<T: Clone> FreshChecks<T> {
+    /// The value, read after this call began: by a read of this request's own, or by one that
+    /// another request started after this one arrived. A failed read fails only the request
+    /// that ran it; the next one waiting reads again.
+    pub async fn read<E, F, Fut>(&self, read: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let ticket = self.arrivals.fetch_add(1, Ordering::SeqCst) + 1;
+        let _lane = self.lane.lock().await;
+        if let Some((covers, value)) = &*self.last.lock().unwrap_or_else(|p| p.into_inner())
+            && *covers >= ticket
+        {
+            return Ok(value.clone());
+        }
+        // Every ticket issued so far belongs to a request that arrived before this read begins.
+        let covers = self.arrivals.load(Ordering::SeqCst);
+        let value = read().await?;
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((covers, value.clone()));
+        Ok(value)
     }
 }
 
@@ -218,5 +272,56 @@ mod tests {
             .expect("joined");
         assert_eq!(got, Ok(2));
         assert_eq!(flights.in_progress(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_check_serves_only_requests_that_arrived_before_it_began() {
+        // The value moves from 1 to 2 while the first read (which saw 1) is still running; a
+        // request that arrives after that must get 2, never the first read's 1.
+        let checks = Arc::new(FreshChecks::<u32>::default());
+        let value = Arc::new(AtomicUsize::new(1));
+        let reads = Arc::new(AtomicUsize::new(0));
+        let read = |value: Arc<AtomicUsize>, reads: Arc<AtomicUsize>| {
+            move || async move {
+                reads.fetch_add(1, Ordering::SeqCst);
+                let seen = value.load(Ordering::SeqCst) as u32;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok::<_, ()>(seen)
+            }
+        };
+        let early = {
+            let (c, r) = (checks.clone(), read(value.clone(), reads.clone()));
+            tokio::spawn(async move { c.read(r).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        value.store(2, Ordering::SeqCst);
+        let late: Vec<_> = (0..6)
+            .map(|_| {
+                let (c, r) = (checks.clone(), read(value.clone(), reads.clone()));
+                tokio::spawn(async move { c.read(r).await })
+            })
+            .collect();
+        assert_eq!(early.await.expect("joined"), Ok(1));
+        for l in late {
+            assert_eq!(
+                l.await.expect("joined"),
+                Ok(2),
+                "a read older than the request"
+            );
+        }
+        // Six late requests, one read for all of them.
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_check_fails_its_request_and_the_next_reads_again() {
+        let checks = FreshChecks::<u32>::default();
+        assert_eq!(
+            checks.read(|| async { Err::<u32, _>("down") }).await,
+            Err("down")
+        );
+        assert_eq!(checks.read(|| async { Ok::<_, &str>(3) }).await, Ok(3));
+        // One request after another: each reads for itself.
+        assert_eq!(checks.read(|| async { Ok::<_, &str>(4) }).await, Ok(4));
     }
 }

@@ -596,6 +596,8 @@ struct Counting {
     race: std::sync::Mutex<Option<(Task, i64)>>,
     /// How long each page read (`list_versions`) takes longer than the real one, in ms.
     slow_reads_ms: std::sync::atomic::AtomicU64,
+    /// How long each state check (`snapshot`) takes after its answer, in ms.
+    slow_snapshots_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Counting {
@@ -608,6 +610,7 @@ impl Counting {
             fetched: Default::default(),
             race: Default::default(),
             slow_reads_ms: 0.into(),
+            slow_snapshots_ms: 0.into(),
         })
     }
 
@@ -681,7 +684,12 @@ impl TaskStore for Counting {
     async fn snapshot(&self) -> Result<Option<String>, tasks::ports::StoreError> {
         self.snapshots
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.snapshot().await
+        let state = self.inner.snapshot().await;
+        let ms = self
+            .slow_snapshots_ms
+            .load(std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        state
     }
 }
 
@@ -944,6 +952,51 @@ async fn lists_that_find_their_page_stale_together_share_one_read() {
         let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
         writer.insert(&a, &[]).await.expect("insert");
         assert_eq!(rendered_page(&reader, &q).await, r#"1 ["a@1"]"#, "{url}");
+
+        // Nothing changed: eight lists at once check the kept page with one or two state
+        // checks (the first, and one for those that arrived while it ran), not eight.
+        let checks = counting.snapshots.load(std::sync::atomic::Ordering::SeqCst);
+        counting
+            .slow_snapshots_ms
+            .store(200, std::sync::atomic::Ordering::SeqCst);
+        let lists: Vec<_> = (0..8)
+            .map(|_| {
+                let (reader, q) = (reader.clone(), q.clone());
+                tokio::spawn(async move { rendered_page(&reader, &q).await })
+            })
+            .collect();
+        for list in lists {
+            assert_eq!(list.await.expect("joined"), r#"1 ["a@1"]"#, "{url}");
+        }
+        let checked = counting.snapshots.load(std::sync::atomic::Ordering::SeqCst) - checks;
+        assert!(
+            (1..=2).contains(&checked),
+            "{url}: {checked} checks for 8 lists"
+        );
+
+        // A write acknowledged while a check is running is seen by every list that starts
+        // after it: such a list never takes the running check's (older) answer.
+        let slow = {
+            let (reader, q) = (reader.clone(), q.clone());
+            tokio::spawn(async move { rendered_page(&reader, &q).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let w = task("w", Priority::Low, None, &[], "2026-01-01T00:00:00.5Z");
+        writer.insert(&w, &[]).await.expect("insert");
+        counting
+            .slow_snapshots_ms
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            rendered_page(&reader, &q).await,
+            r#"2 ["w@1", "a@1"]"#,
+            "{url}: a list after an acknowledged write sees it"
+        );
+        assert_eq!(slow.await.expect("joined"), r#"1 ["a@1"]"#, "{url}");
+        writer
+            .delete(&OwnerId::local(), w.id, 1, &[])
+            .await
+            .expect("delete");
+
         let b = task("b", Priority::High, None, &[], "2026-01-01T00:00:01Z");
         writer.insert(&b, &[]).await.expect("insert");
 

@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use crate::domain::{
     DomainEvent, OwnerId, Task, TaskChanges, TaskId, ValidationErrors, task::NewTask,
 };
-use crate::flights::Flights;
+use crate::flights::{Flights, FreshChecks};
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
 use crate::snapshot_cache::SnapshotCache;
 
@@ -64,6 +64,8 @@ pub struct TaskService {
     rendered: Arc<SnapshotCache<Bytes, TaskId, i64>>,
     /// Page reads in progress, by page and the state they were asked for (`list_rendered`).
     page_reads: Arc<Flights<Bytes>>,
+    /// Checks of the tasks' state for kept pages, shared by the lists waiting at once.
+    checks: Arc<FreshChecks<Option<String>>>,
 }
 
 /// Memory for rendered list pages and tasks unless configured (`LIST_CACHE_BYTES`): half for
@@ -81,6 +83,7 @@ impl TaskService {
             pages: Arc::new(SnapshotCache::new(DEFAULT_PAGE_CACHE_BYTES / 2)),
             rendered: Arc::new(SnapshotCache::new(DEFAULT_PAGE_CACHE_BYTES / 2)),
             page_reads: Arc::default(),
+            checks: Arc::default(),
         }
     }
 
@@ -155,7 +158,11 @@ impl TaskService {
                 .read_page(owner, query, key, &render_task, &assemble)
                 .await;
         };
-        let now = self.store.snapshot().await.map_err(AppError::from)?;
+        let now = self
+            .checks
+            .read(|| self.store.snapshot())
+            .await
+            .map_err(AppError::from)?;
         if now.as_deref() == Some(snapshot.as_str()) {
             return Ok(body);
         }
