@@ -145,6 +145,10 @@ impl TaskService {
     /// - Otherwise, where the store can list a page as ids and versions, only the tasks not
     ///   rendered before at their current version are read and rendered; the rest of the page is
     ///   the renderings kept from earlier lists.
+    ///
+    /// Concurrent lists share work (ADR 0005 §6): the state check is one query for every list
+    /// that arrived before it began, and the lists that find a kept page stale together share
+    /// one read of it. No list is answered from a read that began before it arrived.
     pub async fn list_rendered<E: From<AppError>>(
         &self,
         owner: &OwnerId,
