@@ -49,6 +49,7 @@ services() {
 rust() {
   export TEST_DATABASE_URL; TEST_DATABASE_URL="$(bash dev/services/postgres.sh admin-url)"
   export CI="${CI:-local}"
+  bash dev/services/postgres.sh drop-test-dbs
   cargo fmt --all -- --check &&
     cargo clippy --workspace --all-targets --locked -- -D warnings &&
     cargo test --workspace --locked --no-fail-fast

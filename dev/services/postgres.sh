@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL for development and tests: Debian's server, a private cluster under .cache/pg,
 # listening on 127.0.0.1:$PG_PORT (default 55432), trust auth on loopback only.
-#   dev/services/postgres.sh start|stop|status|url|admin-url
+#   dev/services/postgres.sh start|stop|status|url|admin-url|drop-test-dbs
 set -euo pipefail
 # shellcheck source=../common.sh
 source "$(dirname "$0")/../common.sh"
@@ -51,8 +51,21 @@ stop() {
   if [ -f "$PGDATA_DIR/postmaster.pid" ]; then as_pg "$BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null || true; fi
 }
 
+# The tests make a database per test (t_ and 32 hex digits, lib/tests/support) and leave it for
+# a look after a failure; the suite drops the previous run's before it starts.
+drop_test_dbs() {
+  BIN=$(pg_bin)
+  local psql=("$BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAq)
+  local n=0 db
+  for db in $("${psql[@]}" -c "SELECT datname FROM pg_database WHERE datname ~ '^t_[0-9a-f]{32}$'"); do
+    "${psql[@]}" -c "DROP DATABASE IF EXISTS \"$db\"" && n=$((n + 1))
+  done
+  log "dropped $n test databases"
+}
+
 case "${1:-}" in
   start) start ;;
+  drop-test-dbs) drop_test_dbs ;;
   stop) stop ;;
   status) BIN=$(pg_bin); ready && echo running || { echo stopped; exit 1; } ;;
   url) echo "postgres://postgres@127.0.0.1:$PG_PORT/todo" ;;
