@@ -118,6 +118,165 @@ async fn every_change_reaches_the_audit_log_in_order() {
     }
 }
 
+#[tokio::test]
+async fn completing_by_patch_is_a_completion_for_every_consumer() {
+    // `PATCH {"status":"completed"}` (what the web UI's status menu sends) completes a
+    // recurring task exactly as `POST /complete` does: a `task.completed` event, and the next
+    // occurrence. Other fields changed in the same request go out first as `task.updated`.
+    for (url, _dir) in backends().await {
+        let state = support::state(support::stores(&url).await);
+        let app = app(&state);
+        let (_, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": "water plants", "recurrence_rule": "daily", "due_date": "2026-12-01T09:00:00Z"})), &[]).await;
+        let id = t["id"].as_str().expect("id").to_string();
+        let (s, done) = call(
+            &app,
+            "PATCH",
+            &format!("/api/tasks/{id}"),
+            Some(json!({"status": "completed"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{done}");
+        assert_eq!(done["status"], "completed");
+        state.relay.pass().await.expect("relay");
+        state.relay.pass().await.expect("relay");
+        let (_, series) = call(
+            &app,
+            "GET",
+            &format!("/api/tasks?series_id={id}&sort_by=due_date"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(series["total"], 2, "{url}: the next occurrence exists");
+        assert_eq!(series["tasks"][1]["due_date"], "2026-12-02T09:00:00Z");
+        assert_eq!(
+            history(&app, &id).await,
+            vec!["task.created", "task.completed", "task.recurring.triggered"],
+            "{url}"
+        );
+
+        // Reopening and renaming in one request: the rename as task.updated, then the
+        // reopening as task.completed (status pending), as the complete endpoint's toggle.
+        let (s, v) = call(
+            &app,
+            "PATCH",
+            &format!("/api/tasks/{id}"),
+            Some(json!({"status": "pending", "title": "water the plants"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // A status change that is no completion stays a plain update.
+        call(
+            &app,
+            "PATCH",
+            &format!("/api/tasks/{id}"),
+            Some(json!({"status": "in_progress"})),
+            &[],
+        )
+        .await;
+        state.relay.pass().await.expect("relay");
+        state.relay.pass().await.expect("relay");
+        assert_eq!(
+            history(&app, &id).await,
+            vec![
+                "task.created",
+                "task.completed",
+                "task.recurring.triggered",
+                "task.updated",
+                "task.completed",
+                "task.updated"
+            ],
+            "{url}"
+        );
+        let (_, h) = call(&app, "GET", &format!("/api/tasks/{id}/history"), None, &[]).await;
+        assert_eq!(
+            h["events"][3]["payload"]["changed"],
+            json!({"title": "water the plants"}),
+            "{url}"
+        );
+        assert_eq!(h["events"][4]["payload"]["status"], "pending", "{url}");
+        let (_, series) = call(
+            &app,
+            "GET",
+            &format!("/api/tasks?series_id={id}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(series["total"], 2, "{url}: reopening creates nothing");
+    }
+}
+
+#[tokio::test]
+async fn instants_past_year_9999_are_refused_and_never_stored() {
+    // Valid RFC 3339 that lands outside years 0000–9999 in UTC: 422 naming the field, nothing
+    // written (such a row used to make every read of it, and the reminder scan, fail). A
+    // recurring series whose next occurrence would pass 9999 ends instead.
+    for (url, _dir) in backends().await {
+        let state = support::state(support::stores(&url).await);
+        let app = app(&state);
+        for (field, value) in [
+            ("due_date", "9999-12-31T23:59:59-05:00"),
+            ("reminder_at", "9999-12-31T23:59:59-01:00"),
+            ("due_date", "0000-01-01T00:00:00+05:30"),
+        ] {
+            let (s, v) = call(
+                &app,
+                "POST",
+                "/api/tasks",
+                Some(json!({"title": "far", field: value})),
+                &[],
+            )
+            .await;
+            assert_eq!(
+                s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{url} {field}={value}: {v}"
+            );
+            assert!(v.to_string().contains(field), "{url}: {v}");
+        }
+        let (_, all) = call(&app, "GET", "/api/tasks", None, &[]).await;
+        assert_eq!(all["total"], 0, "{url}: nothing written");
+
+        let (_, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": "y", "recurrence_rule": "yearly", "due_date": "9999-06-01T09:00:00Z"})), &[]).await;
+        let id = t["id"].as_str().expect("id").to_string();
+        let (s, v) = call(
+            &app,
+            "PATCH",
+            &format!("/api/tasks/{id}"),
+            Some(json!({"due_date": "9999-12-31T23:00:00-02:00"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {v}");
+        let (s, _) = call(
+            &app,
+            "POST",
+            &format!("/api/tasks/{id}/complete"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        state.relay.pass().await.expect("relay");
+        state.relay.pass().await.expect("relay");
+        let (s, series) = call(
+            &app,
+            "GET",
+            &format!("/api/tasks?series_id={id}"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{url}: {series}");
+        assert_eq!(series["total"], 1, "{url}: the series ended");
+        let (s, _) = call(&app, "GET", &format!("/api/tasks/{id}"), None, &[]).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+}
+
 /// A publisher that can be switched off, standing in for a broker outage.
 struct Flaky {
     up: AtomicBool,

@@ -278,6 +278,10 @@ impl TaskService {
     }
 
     /// Applies a partial update. A change that changes nothing writes nothing and emits no event.
+    ///
+    /// A change of status that completes or reopens the task emits `task.completed`, as
+    /// `POST /complete` does, so completing a recurring task from either endpoint schedules its
+    /// next occurrence; other fields changed in the same request go out first as `task.updated`.
     pub async fn update(
         &self,
         owner: &OwnerId,
@@ -291,16 +295,25 @@ impl TaskService {
             id,
             if_match,
             |task, now| {
+                let was_done = task.completed_at().is_some();
                 let changed = task.apply(changes.clone(), now)?;
-                if changed.is_empty() {
-                    return Ok(None);
+                if task.completed_at().is_some() == was_done {
+                    return Ok(if changed.is_empty() {
+                        vec![]
+                    } else {
+                        vec![DomainEvent::updated(task, &changed, &self.source, now)]
+                    });
                 }
-                Ok(Some(DomainEvent::updated(
-                    task,
-                    &changed,
-                    &self.source,
-                    now,
-                )))
+                let others: Vec<&str> = changed
+                    .into_iter()
+                    .filter(|f| !matches!(*f, "status" | "completed_at"))
+                    .collect();
+                let mut events = Vec::with_capacity(2);
+                if !others.is_empty() {
+                    events.push(DomainEvent::updated(task, &others, &self.source, now));
+                }
+                events.push(DomainEvent::completed(task, &self.source, now));
+                Ok(events)
             },
             ctx,
         )
@@ -321,7 +334,7 @@ impl TaskService {
             if_match,
             |task, now| {
                 task.toggle_complete(now);
-                Ok(Some(DomainEvent::completed(task, &self.source, now)))
+                Ok(vec![DomainEvent::completed(task, &self.source, now)])
             },
             ctx,
         )
@@ -362,18 +375,21 @@ impl TaskService {
         ctx: &RequestContext,
     ) -> Result<Task, AppError>
     where
-        F: Fn(&mut Task, DateTime<Utc>) -> Result<Option<DomainEvent>, ValidationErrors>,
+        F: Fn(&mut Task, DateTime<Utc>) -> Result<Vec<DomainEvent>, ValidationErrors>,
     {
         for _ in 0..MAX_ATTEMPTS {
             let mut task = self.get(owner, id).await?;
             check_if_match(if_match, &task)?;
             let expected = task.version;
             let now = crate::domain::time::now();
-            let Some(ev) = change(&mut task, now)? else {
+            let events: Vec<DomainEvent> = change(&mut task, now)?
+                .into_iter()
+                .map(|ev| self.stamp(ev, ctx))
+                .collect();
+            if events.is_empty() {
                 return Ok(task);
-            };
-            let ev = self.stamp(ev, ctx);
-            match self.store.update(&task, expected, &[ev]).await? {
+            }
+            match self.store.update(&task, expected, &events).await? {
                 WriteOutcome::Done => {
                     self.committed();
                     return Ok(task);

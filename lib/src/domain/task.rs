@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::recurrence::{RecurrenceAnchor, RecurrenceRule};
-use super::{FieldError, ValidationErrors};
+use super::{FieldError, ValidationErrors, time};
 
 /// Maximum length of a title, in characters, after trimming.
 pub const TITLE_MAX_CHARS: usize = 200;
@@ -607,8 +607,12 @@ impl Task {
                     .filter(|_| rule.until_allows(completed_at))?
             }
         };
+        // An occurrence past year 9999 (or its reminder) cannot be stored: the series ends.
+        if !time::in_range(&next_due) {
+            return None;
+        }
         let reminder_at = match (self.reminder_at, self.due_date) {
-            (Some(r), Some(d)) => Some(next_due - (d - r)),
+            (Some(r), Some(d)) => Some(next_due.checked_sub_signed(d - r).filter(time::in_range)?),
             _ => None,
         };
         Some(Task {
@@ -934,6 +938,34 @@ mod tests {
         assert_eq!(next.occurrence(), 2);
         assert_eq!(next.status(), Status::Pending);
         assert_eq!(next.completed_at(), None);
+    }
+
+    #[test]
+    fn a_series_whose_next_occurrence_would_pass_year_9999_ends() {
+        for (rule, due) in [
+            ("yearly", "9999-06-01T09:00:00Z"),
+            ("daily", "9999-12-31T09:00:00Z"),
+        ] {
+            let mut task = recurring(rule, due, "UTC", "2026-01-01T00:00:00Z");
+            task.toggle_complete(t("2026-01-02T00:00:00Z"));
+            assert!(
+                task.next_occurrence(TaskId::new(), t("2026-01-02T00:00:01Z"))
+                    .is_none(),
+                "{rule} from {due}"
+            );
+        }
+        // The last day that fits still gets its occurrence.
+        let mut task = recurring(
+            "daily",
+            "9999-12-30T09:00:00Z",
+            "UTC",
+            "2026-01-01T00:00:00Z",
+        );
+        task.toggle_complete(t("2026-01-02T00:00:00Z"));
+        let next = task
+            .next_occurrence(TaskId::new(), t("2026-01-02T00:00:01Z"))
+            .expect("next");
+        assert_eq!(next.due_date, Some(t("9999-12-31T09:00:00Z")));
     }
 
     #[test]

@@ -1,19 +1,34 @@
 //! Timestamps: parsed from RFC 3339 with an explicit offset, stored and returned in UTC.
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, SubsecRound, Utc};
 
 /// Parses an RFC 3339 timestamp that carries an offset (`Z` or `+01:00`), honouring the offset,
 /// and returns it in UTC truncated to microseconds (the precision both databases keep).
+///
+/// The instant must fall in years 0000–9999 once in UTC (`9999-12-31T23:59:59-05:00` does not):
+/// what RFC 3339 can write, so what is stored and returned always reads back.
 pub fn parse_rfc3339(input: &str) -> Result<DateTime<Utc>, String> {
     let trimmed = input.trim();
-    DateTime::parse_from_rfc3339(trimmed)
+    let dt = DateTime::parse_from_rfc3339(trimmed)
         .map(|dt| dt.with_timezone(&Utc).trunc_subsecs(6))
         .map_err(|_| {
             format!(
                 "'{}' is not an RFC 3339 date-time with an offset (e.g. 2026-05-01T09:00:00+02:00 or 2026-05-01T07:00:00Z)",
                 truncate_for_message(trimmed, 64)
             )
-        })
+        })?;
+    if !in_range(&dt) {
+        return Err(format!(
+            "'{}' is outside the supported range: years 0000 to 9999 in UTC",
+            truncate_for_message(trimmed, 64)
+        ));
+    }
+    Ok(dt)
+}
+
+/// Whether `dt` is in years 0000–9999: the instants the API accepts, stores and returns.
+pub fn in_range(dt: &DateTime<Utc>) -> bool {
+    (0..=9999).contains(&dt.year())
 }
 
 /// Formats a UTC timestamp as RFC 3339 with a `Z` suffix.
@@ -80,5 +95,32 @@ mod tests {
     fn sub_microsecond_precision_is_truncated() {
         let dt = parse_rfc3339("2026-03-01T09:30:00.123456789Z").expect("valid");
         assert_eq!(format_utc(&dt), "2026-03-01T09:30:00.123456Z");
+    }
+
+    #[test]
+    fn instants_outside_four_digit_years_in_utc_are_rejected() {
+        // Each is valid RFC 3339, but lands outside 0000–9999 once converted to UTC.
+        for input in [
+            "9999-12-31T23:59:59-05:00",
+            "9999-12-31T23:59:59-23:59",
+            "0000-01-01T00:00:00+05:30",
+            "0000-01-01T00:00:00+00:01",
+        ] {
+            let e = parse_rfc3339(input).expect_err(input);
+            assert!(e.contains("outside the supported range"), "{input}: {e}");
+        }
+        // The edges themselves are fine and read back from their stored form.
+        for input in [
+            "9999-12-31T23:59:59.999999Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T18:59:59-05:00",
+        ] {
+            let dt = parse_rfc3339(input).expect(input);
+            assert_eq!(
+                from_sortable_text(&to_sortable_text(&dt)),
+                Ok(dt),
+                "{input}"
+            );
+        }
     }
 }

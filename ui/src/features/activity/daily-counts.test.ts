@@ -22,4 +22,21 @@ describe("dailyCounts", () => {
       { day: "2026-12-02", created: 1, completed: 1 },
     ]);
   });
+
+  it("does not count a reopening as a completion", () => {
+    const ev = (status: string | undefined, timestamp: string) => ({
+      id: timestamp,
+      event_type: "task.completed",
+      task_id: "t",
+      timestamp,
+      payload: status === undefined ? null : { status },
+    });
+    const out = dailyCounts(
+      [ev("completed", "2026-12-02T09:00:00Z"), ev("pending", "2026-12-02T10:00:00Z"), ev("in_progress", "2026-12-02T10:30:00Z"), ev(undefined, "2026-12-02T11:00:00Z")],
+      1,
+      new Date("2026-12-02T12:00:00Z"),
+      "UTC",
+    );
+    expect(out).toEqual([{ day: "2026-12-02", created: 0, completed: 2 }]);
+  });
 });

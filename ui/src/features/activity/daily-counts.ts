@@ -27,7 +27,9 @@ export function dailyCounts(events: TaskEvent[], days: number, now: Date = new D
     const entry = index.get(dayKey(new Date(ev.timestamp), tz));
     if (!entry) continue;
     if (ev.event_type === "task.created") entry.created++;
-    else if (ev.event_type === "task.completed") entry.completed++;
+    // `task.completed` also reports a reopening (the complete endpoint toggles, and a status
+    // change away from completed goes out the same way): its payload's status says which.
+    else if (ev.event_type === "task.completed" && (ev.payload?.status ?? "completed") === "completed") entry.completed++;
   }
   return out;
 }
