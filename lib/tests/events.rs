@@ -835,6 +835,39 @@ async fn an_idempotency_key_replays_the_first_response() {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A refused request is not kept: the corrected request with the same key goes through.
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(json!({"title": ""})),
+        &[("idempotency-key", "k-3")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(json!({"title": "fixed"})),
+        &[("idempotency-key", "k-3")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, again) = call(
+        &app,
+        "POST",
+        "/api/tasks",
+        Some(json!({"title": "fixed"})),
+        &[("idempotency-key", "k-3")],
+    )
+    .await;
+    assert_eq!(
+        (s, &again["id"]),
+        (StatusCode::CREATED, &v["id"]),
+        "then replayed"
+    );
 }
 
 #[tokio::test]

@@ -474,12 +474,14 @@ async fn each_function_serves_only_its_own_routes_plus_health() {
         list_tasks::FUNCTION,
     ] {
         let app = api.function(f);
-        let health = app
-            .clone()
-            .oneshot(Request::get("/health").body(Body::empty()).expect("req"))
-            .await
-            .expect("resp");
-        assert_eq!(health.status(), StatusCode::OK, "{}", f.name);
+        for path in ["/health", "/health/"] {
+            let health = app
+                .clone()
+                .oneshot(Request::get(path).body(Body::empty()).expect("req"))
+                .await
+                .expect("resp");
+            assert_eq!(health.status(), StatusCode::OK, "{} {path}", f.name);
+        }
         for ((m, uri), owner) in probes.iter().zip(owners.iter()) {
             let req = Request::builder()
                 .method(m.clone())

@@ -82,7 +82,9 @@ impl TaskTitle {
     /// Validates and normalises (trims) a title.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let t = raw.trim();
-        if t.is_empty() {
+        // Nothing to see: empty, or only invisible formatting (zero-width spaces and joiners,
+        // word joiner, byte-order mark).
+        if t.chars().all(is_invisible) {
             return Err(FieldError::new("title", "must not be empty"));
         }
         let n = t.chars().count();
@@ -92,13 +94,22 @@ impl TaskTitle {
                 format!("must be at most {TITLE_MAX_CHARS} characters (got {n})"),
             ));
         }
-        if t.chars().any(|c| c.is_control()) {
+        // Control characters, and Unicode's line and paragraph separators: a title is one line.
+        if t.chars()
+            .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+        {
             return Err(FieldError::new(
                 "title",
                 "must not contain control characters such as line breaks",
             ));
         }
         Ok(Self(t.to_string()))
+    }
+
+    /// Wraps a stored title as it is. The input rules have grown stricter over time (invisible
+    /// characters, line separators); a title stored under older rules must stay readable.
+    pub fn from_stored(s: String) -> Self {
+        Self(s)
     }
 
     /// The title text.
@@ -110,6 +121,11 @@ impl TaskTitle {
     pub fn sort_key(&self) -> String {
         self.0.to_lowercase()
     }
+}
+
+/// Characters that show nothing on their own, beyond what `str::trim` removes.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
 /// A description: at most 2000 characters. Empty (after trimming) is stored as no description.
@@ -787,6 +803,14 @@ mod tests {
             "limit counts characters, not bytes"
         );
         assert!(TaskTitle::parse("a\nb").is_err());
+        // Invisible-only titles are empty; Unicode line separators are line breaks.
+        for raw in ["\u{200B}", " \u{FEFF} ", "\u{200D}\u{2060}"] {
+            assert!(TaskTitle::parse(raw).is_err(), "{raw:?}");
+        }
+        assert!(TaskTitle::parse("a\u{2028}b").is_err());
+        assert!(TaskTitle::parse("a\u{2029}b").is_err());
+        // A joiner inside visible text (emoji sequences) is fine.
+        assert!(TaskTitle::parse("family \u{1F468}\u{200D}\u{1F469}").is_ok());
     }
 
     #[test]

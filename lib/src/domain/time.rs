@@ -17,6 +17,14 @@ pub fn parse_rfc3339(input: &str) -> Result<DateTime<Utc>, String> {
                 truncate_for_message(trimmed, 64)
             )
         })?;
+    // chrono keeps a leap second (`:60`) as a 60th second that most clients cannot read back
+    // (JavaScript's Date refuses `…:60Z`).
+    if dt.timestamp_subsec_nanos() >= 1_000_000_000 {
+        return Err(format!(
+            "'{}' is a leap second (:60), which is not supported; use :59 or the next minute",
+            truncate_for_message(trimmed, 64)
+        ));
+    }
     if !in_range(&dt) {
         return Err(format!(
             "'{}' is outside the supported range: years 0000 to 9999 in UTC",
@@ -95,6 +103,15 @@ mod tests {
     fn sub_microsecond_precision_is_truncated() {
         let dt = parse_rfc3339("2026-03-01T09:30:00.123456789Z").expect("valid");
         assert_eq!(format_utc(&dt), "2026-03-01T09:30:00.123456Z");
+    }
+
+    #[test]
+    fn leap_seconds_are_refused() {
+        for input in ["2016-12-31T23:59:60Z", "2026-12-01T09:59:60+05:30"] {
+            let e = parse_rfc3339(input).expect_err(input);
+            assert!(e.contains("leap second"), "{input}: {e}");
+        }
+        assert!(parse_rfc3339("2016-12-31T23:59:59.999999Z").is_ok());
     }
 
     #[test]

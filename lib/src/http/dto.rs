@@ -466,8 +466,10 @@ pub struct ListParams {
     /// `asc` (default) or `desc`. Missing values sort last either way.
     sort_order: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
-    /// Default 0.
+    /// Default 0; at most 1,000,000,000.
+    #[param(maximum = 1_000_000_000)]
     offset: Option<u64>,
 }
 

@@ -130,7 +130,9 @@ pub async fn idempotency(State(s): State<AppState>, req: Request, next: Next) ->
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     let status = resp.status();
-    if status.is_server_error() {
+    // Only a success is kept for replay. A refused request (4xx) changed nothing and a failed
+    // one (5xx) may not have run: the client may fix the request and send it with the same key.
+    if !status.is_success() {
         if let Err(e) = s.idempotency.delete(&store_key).await {
             tracing::warn!(error = %e, "could not release an Idempotency-Key after a failure");
         }

@@ -169,7 +169,7 @@ type Pairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::Quer
 /// A task's history: every event the audit consumer recorded for it, oldest first (kept after
 /// the task is deleted).
 #[utoipa::path(get, path = "/api/tasks/{id}/history", tag = "events",
-    params(("id" = String, Path, description = "Task id (UUID)"), ("limit" = Option<u32>, Query, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
+    params(("id" = String, Path, description = "Task id (UUID)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
     responses((status = 200, description = "`{events, total}`"), (status = 404, description = "No such task and no history", body = super::error::ErrorBody)))]
 pub async fn task_history(
     State(s): State<AppState>,
@@ -195,7 +195,7 @@ pub async fn task_history(
 /// The activity feed: every event of the owner's tasks, newest first.
 #[utoipa::path(get, path = "/api/activity", tag = "events",
     params(("event_type" = Option<String>, Query, description = "e.g. task.completed"), ("task_id" = Option<String>, Query, description = "Only this task"),
-           ("limit" = Option<u32>, Query, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
     responses((status = 200, description = "`{events, total}`"), (status = 422, description = "Invalid parameter", body = super::error::ErrorBody)))]
 pub async fn activity(
     State(s): State<AppState>,
@@ -231,7 +231,7 @@ pub async fn activity(
 
 /// Notifications created from due reminders, newest first (`unread=true` for unread only).
 #[utoipa::path(get, path = "/api/notifications", tag = "events",
-    params(("unread" = Option<bool>, Query, description = "Only unread ones"), ("limit" = Option<u32>, Query, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
+    params(("unread" = Option<bool>, Query, description = "Only unread ones"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
     responses((status = 200, description = "`{notifications, total, unread}`")))]
 pub async fn notifications(
     State(s): State<AppState>,

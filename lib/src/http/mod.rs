@@ -176,6 +176,7 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
     };
     let mut router = routes
         .route("/health", get(health))
+        .route("/health/", get(health))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,

@@ -225,12 +225,13 @@ impl RawTask {
         }
     }
 
-    /// Rebuilds the domain task, re-validating every field.
+    /// Rebuilds the domain task, re-validating every field but the title (kept as stored, see
+    /// `TaskTitle::from_stored`).
     pub fn into_task(self) -> Result<Task, StoreError> {
         let bad = |what: &str, e: &dyn std::fmt::Display| {
             StoreError::Corrupt(format!("task {}: {what}: {e}", self.id))
         };
-        let title = TaskTitle::parse(&self.title).map_err(|e| bad("title", &e))?;
+        let title = TaskTitle::from_stored(self.title);
         let description = match &self.description {
             Some(d) => Description::parse(d).map_err(|e| bad("description", &e))?,
             None => None,
