@@ -52,12 +52,16 @@ stop() {
 }
 
 # The tests make a database per test (t_ and 32 hex digits, lib/tests/support) and leave it for
-# a look after a failure; the suite drops the previous run's before it starts.
+# a look after a failure; the suite drops earlier runs' before it starts. Only databases nobody
+# is connected to and made over 10 minutes ago: clones share this server (same port), and another
+# clone's suite may be running.
 drop_test_dbs() {
   BIN=$(pg_bin)
   local psql=("$BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAq)
   local n=0 db
-  for db in $("${psql[@]}" -c "SELECT datname FROM pg_database WHERE datname ~ '^t_[0-9a-f]{32}$'"); do
+  for db in $("${psql[@]}" -c "SELECT datname FROM pg_database d WHERE datname ~ '^t_[0-9a-f]{32}\$'
+      AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
+      AND (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification < now() - interval '10 minutes'"); do
     "${psql[@]}" -c "DROP DATABASE IF EXISTS \"$db\"" && n=$((n + 1))
   done
   log "dropped $n test databases"

@@ -98,9 +98,14 @@ impl<'a, T> Joined<'a, T> {
 impl<T> Drop for Joined<'_, T> {
     fn drop(&mut self) {
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        if running
-            .get(&self.key)
-            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        // Out of the map once the run is done (a later request starts anew), or when the last
+        // request waiting for it leaves (the map's reference and this one are all there is).
+        // A request cancelled while others still wait for an unfinished run leaves it there.
+        let last = Arc::strong_count(&self.flight) <= 2;
+        if (self.flight.initialized() || last)
+            && running
+                .get(&self.key)
+                .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
         {
             running.remove(&self.key);
         }
@@ -122,6 +127,8 @@ pub struct FreshChecks<T> {
     lane: tokio::sync::Mutex<()>,
     /// The newest read: the last ticket issued before it began, and what it read.
     last: Mutex<Option<(u64, T)>>,
+    /// The last ticket issued before the newest failed read began (0: none failed).
+    failed: AtomicU64,
 }
 
 impl<T> Default for FreshChecks<T> {
@@ -130,31 +137,46 @@ impl<T> Default for FreshChecks<T> {
             arrivals: AtomicU64::new(0),
             lane: tokio::sync::Mutex::new(()),
             last: Mutex::new(None),
+            failed: AtomicU64::new(0),
         }
     }
 }
 
 impl<T: Clone> FreshChecks<T> {
     /// The value, read after this call began: by a read of this request's own, or by one that
-    /// another request started after this one arrived. A failed read fails only the request
-    /// that ran it; the next one waiting reads again.
+    /// another request started after this one arrived. A failed read fails the request that
+    /// ran it; the requests that were waiting for it then read on their own, all at once (not
+    /// one after another: with the database down, each would otherwise wait for the previous
+    /// one's timeout).
     pub async fn read<E, F, Fut>(&self, read: F) -> Result<T, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
         let ticket = self.arrivals.fetch_add(1, Ordering::SeqCst) + 1;
-        let _lane = self.lane.lock().await;
+        let lane = self.lane.lock().await;
         if let Some((covers, value)) = &*self.last.lock().unwrap_or_else(|p| p.into_inner())
             && *covers >= ticket
         {
             return Ok(value.clone());
         }
+        if self.failed.load(Ordering::SeqCst) >= ticket {
+            drop(lane);
+            return read().await;
+        }
         // Every ticket issued so far belongs to a request that arrived before this read begins.
         let covers = self.arrivals.load(Ordering::SeqCst);
-        let value = read().await?;
-        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some((covers, value.clone()));
-        Ok(value)
+        match read().await {
+            Ok(value) => {
+                *self.last.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((covers, value.clone()));
+                Ok(value)
+            }
+            Err(e) => {
+                self.failed.fetch_max(covers, Ordering::SeqCst);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -323,5 +345,75 @@ mod tests {
         assert_eq!(checks.read(|| async { Ok::<_, &str>(3) }).await, Ok(3));
         // One request after another: each reads for itself.
         assert_eq!(checks.read(|| async { Ok::<_, &str>(4) }).await, Ok(4));
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_check_the_waiting_requests_read_at_once() {
+        // The read fails (the database is down). The five requests that were waiting for it
+        // then read on their own side by side, not one after another (each would wait for the
+        // previous one's timeout).
+        let checks = Arc::new(FreshChecks::<u32>::default());
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let failing = |in_flight: Arc<AtomicUsize>, most: Arc<AtomicUsize>| {
+            move || async move {
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                Err::<u32, _>("down")
+            }
+        };
+        let spawn = || {
+            let (c, r) = (checks.clone(), failing(in_flight.clone(), most.clone()));
+            tokio::spawn(async move { c.read(r).await })
+        };
+        let mut all = vec![spawn()];
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        all.extend((0..5).map(|_| spawn()));
+        for r in all {
+            assert_eq!(r.await.expect("joined"), Err("down"));
+        }
+        assert!(
+            most.load(Ordering::SeqCst) >= 2,
+            "the waiters read one at a time"
+        );
+        // The next request after the failure reads normally.
+        assert_eq!(checks.read(|| async { Ok::<_, &str>(9) }).await, Ok(9));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_waiter_leaves_the_run_to_the_others() {
+        let flights = Arc::new(Flights::<u32>::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let run = |runs: Arc<AtomicUsize>| {
+            move || {
+                let runs = runs.clone();
+                async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok::<_, ()>(5)
+                }
+            }
+        };
+        let spawn = || {
+            let (f, r) = (flights.clone(), run(runs.clone()));
+            tokio::spawn(async move { f.share("k".into(), r).await })
+        };
+        let first = spawn();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let quitter = spawn();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        quitter.abort();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let late = spawn();
+        assert_eq!(first.await.expect("joined"), Ok(5));
+        assert_eq!(late.await.expect("joined"), Ok(5));
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "the late request joined the run"
+        );
+        assert_eq!(flights.in_progress(), 0);
     }
 }

@@ -296,8 +296,10 @@ pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
     use super::{RecurrenceAnchor, RecurrenceRule};
     let s = |k: &str| v.get(k).and_then(Value::as_str);
     let req = |k: &str| s(k).ok_or_else(|| format!("task.{k} missing"));
+    // A snapshot holds stored values: read them as stored (input rules may have grown stricter
+    // since they were written, and a series must not end over that).
     let time = |k: &str| -> Result<Option<DateTime<Utc>>, String> {
-        s(k).map(super::time::parse_rfc3339).transpose()
+        s(k).map(super::time::from_sortable_text).transpose()
     };
     let uuid = |k: &str| -> Result<Option<TaskId>, String> {
         s(k).map(|x| TaskId::parse(x).map_err(|e| e.to_string()))
@@ -315,7 +317,7 @@ pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
     Ok(Task::from_parts(TaskParts {
         id: uuid("id")?.ok_or("task.id missing")?,
         owner: super::OwnerId::from_stored(owner.to_string()),
-        title: TaskTitle::parse(req("title")?).map_err(|e| e.to_string())?,
+        title: TaskTitle::from_stored(req("title")?.to_string()),
         description: match s("description") {
             Some(d) => Description::parse(d).map_err(|e| e.to_string())?,
             None => None,

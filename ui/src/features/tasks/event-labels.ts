@@ -23,6 +23,17 @@ function changedNames(p: Payload): string[] {
   return [];
 }
 
+/** The event's label. `task.completed` also reports a reopening (the complete endpoint toggles,
+ * and a status change away from completed goes out the same way): its payload's status says. */
+export function eventLabel(event: TaskEvent): string {
+  if (event.event_type === "task.completed") {
+    const status = str((event.payload ?? {}).status);
+    if (status === "pending") return "Reopened";
+    if (status === "in_progress") return "Reopened (in progress)";
+  }
+  return EVENT_LABELS[event.event_type] ?? event.event_type;
+}
+
 /** One line saying what happened beyond the label. */
 export function eventSummary(event: TaskEvent): string {
   const p: Payload = event.payload ?? {};

@@ -6,7 +6,7 @@ import { formatDateTime } from "@/lib/datetime";
 import { Button } from "@/components/ui/button";
 import { EmptyState } from "@/components/ui/empty-state";
 import { Spinner } from "@/components/ui/spinner";
-import { EVENT_LABELS, eventSummary, eventTitle } from "@/features/tasks/event-labels";
+import { eventLabel, eventSummary, eventTitle } from "@/features/tasks/event-labels";
 import type { TaskEvent } from "@/features/tasks/types";
 import { listActivity } from "../api/list-activity";
 import { dailyCounts } from "../daily-counts";
@@ -89,7 +89,7 @@ export function ActivityPage() {
                 {feed.events.map((ev) => (
                   <li key={ev.id} className="flex flex-wrap items-baseline justify-between gap-2 px-3 py-2 text-sm">
                     <span>
-                      <span className="font-medium">{EVENT_LABELS[ev.event_type] ?? ev.event_type}</span>{" "}
+                      <span className="font-medium">{eventLabel(ev)}</span>{" "}
                       <a className="text-blue-700 underline dark:text-blue-300" href={`/tasks/view/?id=${encodeURIComponent(ev.task_id)}`}>
                         {eventTitle(ev) ?? titles.get(ev.task_id) ?? "a task"}
                       </a>

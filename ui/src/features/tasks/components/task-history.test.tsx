@@ -13,6 +13,7 @@ describe("TaskHistory", () => {
             { id: "e1", event_type: "task.created", task_id: "t1", timestamp: "2026-12-01T08:00:00Z", payload: { title: "Pay rent" } },
             { id: "e2", event_type: "task.updated", task_id: "t1", timestamp: "2026-12-01T09:00:00Z", payload: { changed: { due_date: "2026-12-02T08:00:00Z", priority: "high" }, version: 2 } },
             { id: "e3", event_type: "task.completed", task_id: "t1", timestamp: "2026-12-02T09:00:00Z", payload: null },
+            { id: "e5", event_type: "task.completed", task_id: "t1", timestamp: "2026-12-02T10:00:00Z", payload: { status: "pending" } },
             {
               id: "e4",
               event_type: "task.recurring.triggered",
@@ -31,6 +32,7 @@ describe("TaskHistory", () => {
     expect(list).toHaveTextContent("Changed due date, priority");
     expect(list).toHaveTextContent("Completed");
     expect(list).toHaveTextContent("Next occurrence created");
+    expect(list).toHaveTextContent("Reopened");
     expect(list).toHaveTextContent(/Next one due .*Dec 9, 2026/);
   });
 

@@ -5,7 +5,7 @@ import { errorMessage, isNotFound } from "@/lib/api-client";
 import { formatDateTime } from "@/lib/datetime";
 import { Spinner } from "@/components/ui/spinner";
 import { getTaskHistory } from "../api/get-task-history";
-import { EVENT_LABELS, eventSummary } from "../event-labels";
+import { eventLabel, eventSummary } from "../event-labels";
 import type { TaskEvent } from "../types";
 
 export function TaskHistory({ taskId }: { taskId: string }) {
@@ -42,7 +42,7 @@ export function TaskHistory({ taskId }: { taskId: string }) {
             aria-hidden="true"
             className="absolute top-1.5 -left-[21px] h-2.5 w-2.5 rounded-full bg-blue-700 ring-2 ring-white dark:bg-blue-400 dark:ring-slate-900"
           />
-          <p className="text-sm font-medium">{EVENT_LABELS[ev.event_type] ?? ev.event_type}</p>
+          <p className="text-sm font-medium">{eventLabel(ev)}</p>
           <p className="text-xs text-slate-600 dark:text-slate-400">
             <time dateTime={ev.timestamp}>{formatDateTime(ev.timestamp)}</time>
           </p>
