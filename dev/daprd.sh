@@ -51,7 +51,7 @@ go_env() {
   # Go's defaults unless told otherwise: shared by clones (see usage).
   if [[ -n "${DAPRD_GOMODCACHE:-}" ]]; then export GOMODCACHE="$DAPRD_GOMODCACHE"; fi
   if [[ -n "${DAPRD_GOCACHE:-}" ]]; then export GOCACHE="$DAPRD_GOCACHE"; fi
-  # -modcacherw: keep the module cache deletable with a plain rm -rf .cache
+  # -modcacherw: the module cache stays deletable with a plain rm -rf
   export GOFLAGS="${GOFLAGS:-} -modcacherw -buildvcs=false -trimpath"
 }
 

@@ -623,12 +623,13 @@ impl Task {
                     .filter(|_| rule.until_allows(completed_at))?
             }
         };
-        // An occurrence past year 9999 (or its reminder) cannot be stored: the series ends.
+        // An occurrence past year 9999 cannot be stored: the series ends. A reminder that
+        // would fall outside the range is left off that occurrence.
         if !time::in_range(&next_due) {
             return None;
         }
         let reminder_at = match (self.reminder_at, self.due_date) {
-            (Some(r), Some(d)) => Some(next_due.checked_sub_signed(d - r).filter(time::in_range)?),
+            (Some(r), Some(d)) => next_due.checked_sub_signed(d - r).filter(time::in_range),
             _ => None,
         };
         Some(Task {

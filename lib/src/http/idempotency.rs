@@ -3,7 +3,8 @@
 //! acting twice (`Idempotent-Replayed: true`). The record lives in the shared state store (Dapr
 //! in the distributed mode, so every replica sees it; in-process in the all-in-one mode) for
 //! 24 hours. A key reused for a different request is a 422; a retry while the first request is
-//! still running is a 409. A 5xx is not recorded, so the client may retry it.
+//! still running is a 409. Only a success is recorded: after a 4xx (which changed nothing) or a
+//! 5xx the key is free again, so the client may correct the request and retry with it.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
