@@ -434,6 +434,8 @@ async fn list_filters_sorts_pages_and_rejects_bad_parameters() {
         "status=done",
         "search=a%00b",
         "priority=9",
+        "search=%C3",
+        "tag=%ED%A0%80",
     ] {
         let (s, _, v) = api
             .call(Method::GET, &format!("/api/tasks?{bad}"), None)
@@ -443,6 +445,9 @@ async fn list_filters_sorts_pages_and_rejects_bad_parameters() {
     }
     let (_, _, v) = api.call(Method::GET, "/api/tags", None).await;
     assert_eq!(v["tags"][0], json!({"name": "x", "count": 2}));
+    // Form decoding: `+` is a space, a `%` without two hex digits stays itself.
+    let (s, _, v) = api.call(Method::GET, "/api/tasks?search=%zz+%", None).await;
+    assert_eq!((s, &v["total"]), (StatusCode::OK, &json!(0)));
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Our own extractors, so malformed input gets our error shape instead of axum's plain text:
 //! a JSON-object body (size-limited, content-type checked), a task id from the path, `If-Match`,
-//! and the request context (trace headers).
+//! query parameters (UTF-8 checked), and the request context (trace headers).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
@@ -93,6 +93,60 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
+/// The query string as (name, value) pairs, decoded (`+` is a space, `%XX` a byte). A name or
+/// value whose bytes are not UTF-8 is refused (422 naming it) rather than searched for with
+/// replacement characters.
+#[derive(Debug)]
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut pairs = Vec::new();
+        for piece in parts.uri.query().unwrap_or_default().split('&') {
+            if piece.is_empty() {
+                continue;
+            }
+            let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+            let name = form_decode(k).map_err(|_| {
+                FieldError::new("query", "a parameter name is not valid UTF-8 once decoded")
+            })?;
+            let value = form_decode(v)
+                .map_err(|_| FieldError::new(name.clone(), "is not valid UTF-8 once decoded"))?;
+            pairs.push((name, value));
+        }
+        Ok(QueryPairs(pairs))
+    }
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component; `Err` when the bytes are not UTF-8.
+/// A `%` not followed by two hex digits is kept as it is.
+fn form_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out)
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
 /// Trace headers carried into the events a request causes.
 #[derive(Debug, Clone, Default)]
 pub struct Ctx(pub RequestContext);
@@ -120,5 +174,24 @@ pub fn json_kind(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_decode;
+
+    #[test]
+    fn form_components_decode_and_invalid_utf8_is_refused() {
+        assert_eq!(
+            form_decode("caf%C3%A9+au+lait").as_deref(),
+            Ok("café au lait")
+        );
+        assert_eq!(form_decode("100%").as_deref(), Ok("100%"));
+        assert_eq!(form_decode("%zz%4").as_deref(), Ok("%zz%4"));
+        assert_eq!(form_decode("%25%2B").as_deref(), Ok("%+"));
+        assert!(form_decode("%C3").is_err());
+        assert!(form_decode("%ED%A0%80").is_err(), "a lone surrogate");
+        assert!(form_decode("%FF").is_err());
     }
 }

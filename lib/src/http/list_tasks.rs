@@ -3,7 +3,7 @@
 //! notification read), and the API
 //! documentation (`/openapi.json`, `/docs`, `/redoc`).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::dto::{TagCount, TagsOut, parse_list_query};
 use super::error::ApiError;
-use super::extract::PathTaskId;
+use super::extract::{PathTaskId, QueryPairs};
 use super::{AppState, Function, both, task_response};
 use crate::domain::FieldError;
 
@@ -47,9 +47,8 @@ pub fn routes() -> Router<AppState> {
     ))]
 pub async fn list_tasks(
     State(s): State<AppState>,
-    query: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+    QueryPairs(pairs): QueryPairs,
 ) -> Result<Response, ApiError> {
-    let Query(pairs) = query.map_err(|e| FieldError::new("query", e.body_text()))?;
     let q = parse_list_query(&pairs)?;
     let body = s
         .tasks
@@ -164,8 +163,6 @@ fn notification_json(n: &crate::ports::Notification) -> serde_json::Value {
     })
 }
 
-type Pairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
-
 /// A task's history: every event the audit consumer recorded for it, oldest first (kept after
 /// the task is deleted).
 #[utoipa::path(get, path = "/api/tasks/{id}/history", tag = "events",
@@ -174,9 +171,8 @@ type Pairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::Quer
 pub async fn task_history(
     State(s): State<AppState>,
     PathTaskId(id): PathTaskId,
-    q: Pairs,
+    QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(pairs) = q.map_err(|e| FieldError::new("query", e.body_text()))?;
     let (limit, offset) = paging(&pairs)?;
     let (events, total) = s
         .events
@@ -199,9 +195,8 @@ pub async fn task_history(
     responses((status = 200, description = "`{events, total}`"), (status = 422, description = "Invalid parameter", body = super::error::ErrorBody)))]
 pub async fn activity(
     State(s): State<AppState>,
-    q: Pairs,
+    QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(pairs) = q.map_err(|e| FieldError::new("query", e.body_text()))?;
     let (limit, offset) = paging(&pairs)?;
     let mut aq = crate::ports::ActivityQuery {
         limit,
@@ -235,9 +230,8 @@ pub async fn activity(
     responses((status = 200, description = "`{notifications, total, unread}`")))]
 pub async fn notifications(
     State(s): State<AppState>,
-    q: Pairs,
+    QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(pairs) = q.map_err(|e| FieldError::new("query", e.body_text()))?;
     let (limit, offset) = paging(&pairs)?;
     let mut unread_only = false;
     for (k, v) in &pairs {
