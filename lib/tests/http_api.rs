@@ -301,6 +301,44 @@ async fn patch_is_partial_null_clears_and_if_match_guards() {
     let (s, _, v) = api.send(fresh).await;
     assert_eq!((s, v["title"].as_str()), (StatusCode::OK, Some("kept")));
 
+    // RFC 9110: a list matches if any tag does; weak tags never match (strong comparison);
+    // `*` matches any version; malformed values are refused and nothing changes. Now at 3.
+    let patch = |if_match: &str, title: &str| {
+        Request::patch(&uri)
+            .header("content-type", "application/json")
+            .header("if-match", if_match)
+            .body(Body::from(json!({ "title": title }).to_string()))
+            .expect("req")
+    };
+    for (header, want) in [
+        ("W/\"3\"", StatusCode::PRECONDITION_FAILED),
+        ("\"abc\"", StatusCode::PRECONDITION_FAILED),
+        ("\"1\", W/\"3\"", StatusCode::PRECONDITION_FAILED),
+        ("\"3", StatusCode::UNPROCESSABLE_ENTITY),
+        ("three", StatusCode::UNPROCESSABLE_ENTITY),
+        (",", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let (s, _, v) = api.send(patch(header, "no")).await;
+        assert_eq!(s, want, "If-Match: {header} -> {v}");
+    }
+    let (_, _, now) = api.call(Method::GET, &uri, None).await;
+    assert_eq!(
+        (now["version"].as_i64(), now["title"].as_str()),
+        (Some(3), Some("kept"))
+    );
+    let (s, _, v) = api.send(patch("\"7\", \"3\"", "listed")).await;
+    assert_eq!((s, v["title"].as_str()), (StatusCode::OK, Some("listed")));
+    let (s, _, v) = api.send(patch("*", "any")).await;
+    assert_eq!((s, v["title"].as_str()), (StatusCode::OK, Some("any")));
+    let (s, _, v) = api.send(patch("5", "bare")).await;
+    assert_eq!(
+        (s, v["title"].as_str()),
+        (StatusCode::OK, Some("bare")),
+        "a bare number"
+    );
+    let (_, _, now) = api.call(Method::GET, &uri, None).await;
+    assert_eq!(now["version"], 6);
+
     let (s, _, v) = api
         .call(
             Method::PATCH,
@@ -311,7 +349,7 @@ async fn patch_is_partial_null_clears_and_if_match_guards() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(field_errors(&v), vec!["bogus", "priority"]);
     let (_, _, now) = api.call(Method::GET, &uri, None).await;
-    assert_eq!(now["version"], 3, "a rejected PATCH changes nothing");
+    assert_eq!(now["version"], 6, "a rejected PATCH changes nothing");
 }
 
 #[tokio::test]

@@ -287,7 +287,7 @@ impl TaskService {
         owner: &OwnerId,
         id: TaskId,
         changes: TaskChanges,
-        if_match: Option<i64>,
+        if_match: Option<&[i64]>,
         ctx: &RequestContext,
     ) -> Result<Task, AppError> {
         self.read_modify_write(
@@ -325,7 +325,7 @@ impl TaskService {
         &self,
         owner: &OwnerId,
         id: TaskId,
-        if_match: Option<i64>,
+        if_match: Option<&[i64]>,
         ctx: &RequestContext,
     ) -> Result<Task, AppError> {
         self.read_modify_write(
@@ -346,7 +346,7 @@ impl TaskService {
         &self,
         owner: &OwnerId,
         id: TaskId,
-        if_match: Option<i64>,
+        if_match: Option<&[i64]>,
         ctx: &RequestContext,
     ) -> Result<(), AppError> {
         for _ in 0..MAX_ATTEMPTS {
@@ -370,7 +370,7 @@ impl TaskService {
         &self,
         owner: &OwnerId,
         id: TaskId,
-        if_match: Option<i64>,
+        if_match: Option<&[i64]>,
         change: F,
         ctx: &RequestContext,
     ) -> Result<Task, AppError>
@@ -406,9 +406,10 @@ impl TaskService {
     }
 }
 
-fn check_if_match(if_match: Option<i64>, task: &Task) -> Result<(), AppError> {
+/// `If-Match`: `None` allows any version, otherwise the task's must be one of those given.
+fn check_if_match(if_match: Option<&[i64]>, task: &Task) -> Result<(), AppError> {
     match if_match {
-        Some(v) if v != task.version => Err(AppError::PreconditionFailed {
+        Some(vs) if !vs.contains(&task.version) => Err(AppError::PreconditionFailed {
             current: task.version,
         }),
         _ => Ok(()),

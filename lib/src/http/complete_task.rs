@@ -27,10 +27,12 @@ pub fn routes() -> Router<AppState> {
 
 /// Toggle a task's completion.
 #[utoipa::path(post, path = "/api/tasks/{id}/complete", tag = "tasks",
-    params(("id" = String, Path, description = "Task id (UUID)")),
+    params(("id" = String, Path, description = "Task id (UUID)"), ("If-Match" = Option<String>, Header, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
     responses(
         (status = 200, description = "Toggled", body = super::dto::TaskOut),
         (status = 404, description = "No such task", body = super::error::ErrorBody),
+        (status = 409, description = "A request with this Idempotency-Key is still running, or concurrent writers kept winning: retry", body = super::error::ErrorBody),
+        (status = 412, description = "If-Match did not match", body = super::error::ErrorBody),
         (status = 422, description = "Malformed id", body = super::error::ErrorBody),
     ))]
 pub async fn complete_task(
@@ -41,7 +43,7 @@ pub async fn complete_task(
 ) -> Result<Response, ApiError> {
     let task = s
         .tasks
-        .toggle_complete(&s.owner, id, if_match, &ctx)
+        .toggle_complete(&s.owner, id, if_match.as_deref(), &ctx)
         .await?;
     Ok(task_response(StatusCode::OK, &task))
 }

@@ -24,10 +24,13 @@ pub fn routes() -> Router<AppState> {
 
 /// Create a task.
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
     request_body(content = super::dto::TaskIn, description = "Only `title` is required"),
     responses(
         (status = 201, description = "Created", body = super::dto::TaskOut),
+        (status = 409, description = "A request with this Idempotency-Key is still running, or concurrent writers kept winning: retry", body = super::error::ErrorBody),
         (status = 413, description = "Body too large", body = super::error::ErrorBody),
+        (status = 415, description = "The body is not JSON", body = super::error::ErrorBody),
         (status = 422, description = "Invalid input; nothing was written", body = super::error::ErrorBody),
     ))]
 pub async fn create_task(

@@ -22,10 +22,12 @@ pub fn routes() -> Router<AppState> {
 
 /// Delete a task.
 #[utoipa::path(delete, path = "/api/tasks/{id}", tag = "tasks",
-    params(("id" = String, Path, description = "Task id (UUID)")),
+    params(("id" = String, Path, description = "Task id (UUID)"), ("If-Match" = Option<String>, Header, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such task", body = super::error::ErrorBody),
+        (status = 409, description = "A request with this Idempotency-Key is still running, or concurrent writers kept winning: retry", body = super::error::ErrorBody),
+        (status = 412, description = "If-Match did not match", body = super::error::ErrorBody),
         (status = 422, description = "Malformed id", body = super::error::ErrorBody),
     ))]
 pub async fn delete_task(
@@ -34,6 +36,8 @@ pub async fn delete_task(
     IfMatch(if_match): IfMatch,
     Ctx(ctx): Ctx,
 ) -> Result<StatusCode, ApiError> {
-    s.tasks.delete(&s.owner, id, if_match, &ctx).await?;
+    s.tasks
+        .delete(&s.owner, id, if_match.as_deref(), &ctx)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

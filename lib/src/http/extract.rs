@@ -65,32 +65,63 @@ impl<S: Send + Sync> FromRequestParts<S> for PathTaskId {
     }
 }
 
-/// The version named by `If-Match` (`"3"`, `W/"3"` or `3`); `*` or no header means "any".
-#[derive(Debug, Clone, Copy)]
-pub struct IfMatch(pub Option<i64>);
+/// `If-Match` (RFC 9110 §13.1.1): `*`, or a list of entity-tags compared strongly. `None`: any
+/// version (no header, or `*`); otherwise the versions that match, which may be none (a weak
+/// tag `W/"3"` or a tag that is no version never matches, so the request gets 412). A bare
+/// number (`3`) is taken as `"3"`.
+#[derive(Debug)]
+pub struct IfMatch(pub Option<Vec<i64>>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(raw) = parts.headers.get(header::IF_MATCH) else {
-            return Ok(IfMatch(None));
-        };
         let bad = || {
             ApiError::from(FieldError::new(
                 "If-Match",
-                "must be the task's ETag, e.g. \"3\"",
+                "must be * or the task's ETag(s), e.g. \"3\"",
             ))
         };
-        let s = raw.to_str().map_err(|_| bad())?.trim();
-        if s == "*" {
+        let mut lines = parts.headers.get_all(header::IF_MATCH).iter().peekable();
+        if lines.peek().is_none() {
             return Ok(IfMatch(None));
         }
-        let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
-        s.parse::<i64>()
-            .map(|v| IfMatch(Some(v)))
-            .map_err(|_| bad())
+        let mut versions = Vec::new();
+        let mut tags = 0;
+        for line in lines {
+            for tag in line.to_str().map_err(|_| bad())?.split(',') {
+                let tag = tag.trim();
+                if tag.is_empty() {
+                    continue;
+                }
+                tags += 1;
+                if tag == "*" {
+                    return Ok(IfMatch(None));
+                }
+                if let Some(weak) = tag.strip_prefix("W/") {
+                    // Valid, but never equal under strong comparison.
+                    if !is_quoted(weak) {
+                        return Err(bad());
+                    }
+                } else if is_quoted(tag) {
+                    if let Ok(v) = tag[1..tag.len() - 1].parse::<i64>() {
+                        versions.push(v);
+                    }
+                } else {
+                    versions.push(tag.parse::<i64>().map_err(|_| bad())?);
+                }
+            }
+        }
+        if tags == 0 {
+            return Err(bad());
+        }
+        Ok(IfMatch(Some(versions)))
     }
+}
+
+/// `"…"` with no quote inside.
+fn is_quoted(s: &str) -> bool {
+    s.len() >= 2 && s.starts_with('"') && s.ends_with('"') && !s[1..s.len() - 1].contains('"')
 }
 
 /// The query string as (name, value) pairs, decoded (`+` is a space, `%XX` a byte). A name or

@@ -25,12 +25,16 @@ pub fn routes() -> Router<AppState> {
 /// Update some fields of a task.
 #[utoipa::path(patch, path = "/api/tasks/{id}", tag = "tasks",
     params(("id" = String, Path, description = "Task id (UUID)"),
-           ("If-Match" = Option<String>, Header, description = "Apply only if the task's ETag still matches")),
+           ("If-Match" = Option<String>, Header, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"),
+           ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
     request_body(content = super::dto::TaskIn, description = "Fields to change; null clears nullable fields"),
     responses(
         (status = 200, description = "Updated", body = super::dto::TaskOut),
         (status = 404, description = "No such task", body = super::error::ErrorBody),
+        (status = 409, description = "A request with this Idempotency-Key is still running, or concurrent writers kept winning: retry", body = super::error::ErrorBody),
         (status = 412, description = "If-Match did not match", body = super::error::ErrorBody),
+        (status = 413, description = "Body too large", body = super::error::ErrorBody),
+        (status = 415, description = "The body is not JSON", body = super::error::ErrorBody),
         (status = 422, description = "Invalid input; nothing was written", body = super::error::ErrorBody),
     ))]
 pub async fn update_task(
@@ -43,7 +47,7 @@ pub async fn update_task(
     let changes = parse_changes(&body)?;
     let task = s
         .tasks
-        .update(&s.owner, id, changes, if_match, &ctx)
+        .update(&s.owner, id, changes, if_match.as_deref(), &ctx)
         .await?;
     Ok(task_response(StatusCode::OK, &task))
 }
