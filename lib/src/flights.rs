@@ -7,6 +7,8 @@
 //! - [`FreshChecks`]: one read of a value for every request that arrived before the read
 //!   started. Kept list pages are checked against the tasks' state with a small query per
 //!   request; under load most of those queries answer the same thing at the same moment.
+//! - [`KeyedLocks`]: one writer at a time per key (a task) within the process, so concurrent
+//!   changes to one task queue instead of racing on its version and running out of retries.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -176,6 +178,63 @@ impl<T: Clone> FreshChecks<T> {
                 self.failed.fetch_max(covers, Ordering::SeqCst);
                 Err(e)
             }
+        }
+    }
+}
+
+/// Async locks by key, each taken out of the map when nobody holds or waits for it.
+pub struct KeyedLocks<K> {
+    locks: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl<K> Default for KeyedLocks<K> {
+    fn default() -> Self {
+        Self {
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone> KeyedLocks<K> {
+    /// Waits for `key`'s lock (requests for one key are served in arrival order).
+    pub async fn lock(&self, key: K) -> KeyGuard<'_, K> {
+        let lock = self
+            .locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let held = lock.clone().lock_owned().await;
+        KeyGuard {
+            locks: self,
+            key,
+            lock,
+            _held: held,
+        }
+    }
+
+    /// Keys with a lock held or waited for (for tests: nothing outlives its requests).
+    pub fn in_use(&self) -> usize {
+        self.locks.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// A held key lock; released when dropped.
+pub struct KeyGuard<'a, K: Eq + std::hash::Hash> {
+    locks: &'a KeyedLocks<K>,
+    key: K,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl<K: Eq + std::hash::Hash> Drop for KeyGuard<'_, K> {
+    fn drop(&mut self) {
+        let mut locks = self.locks.locks.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's reference, this guard's and the held lock's: nobody else holds or waits
+        // (a newcomer would have to take the map's lock first, which this holds).
+        if Arc::strong_count(&self.lock) <= 3 {
+            locks.remove(&self.key);
         }
     }
 }
@@ -415,5 +474,29 @@ mod tests {
             "the late request joined the run"
         );
         assert_eq!(flights.in_progress(), 0);
+    }
+
+    #[tokio::test]
+    async fn keyed_locks_serialise_one_key_and_leave_nothing_behind() {
+        let locks = Arc::new(KeyedLocks::<u32>::default());
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let mut all = Vec::new();
+        for i in 0..8u32 {
+            let (locks, inside, most) = (locks.clone(), inside.clone(), most.clone());
+            all.push(tokio::spawn(async move {
+                let _g = locks.lock(i % 2).await;
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                inside.fetch_sub(1, Ordering::SeqCst);
+            }));
+        }
+        for j in all {
+            j.await.expect("joined");
+        }
+        // Two keys: at most two holders at once, one per key.
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        assert_eq!(locks.in_use(), 0);
     }
 }

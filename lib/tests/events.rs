@@ -206,6 +206,28 @@ async fn completing_by_patch_is_a_completion_for_every_consumer() {
         )
         .await;
         assert_eq!(series["total"], 2, "{url}: reopening creates nothing");
+
+        // Created already completed: a completion too.
+        let (s, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": "done at birth", "status": "completed", "recurrence_rule": "daily", "due_date": "2027-01-01T09:00:00Z"})), &[]).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        let born = t["id"].as_str().expect("id").to_string();
+        state.relay.pass().await.expect("relay");
+        state.relay.pass().await.expect("relay");
+        assert_eq!(
+            history(&app, &born).await,
+            vec!["task.created", "task.completed", "task.recurring.triggered"],
+            "{url}"
+        );
+        let (_, series) = call(
+            &app,
+            "GET",
+            &format!("/api/tasks?series_id={born}&sort_by=due_date"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(series["total"], 2, "{url}");
+        assert_eq!(series["tasks"][1]["due_date"], "2027-01-02T09:00:00Z");
     }
 }
 
@@ -274,6 +296,65 @@ async fn instants_past_year_9999_are_refused_and_never_stored() {
         assert_eq!(series["total"], 1, "{url}: the series ended");
         let (s, _) = call(&app, "GET", &format!("/api/tasks/{id}"), None, &[]).await;
         assert_eq!(s, StatusCode::OK);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_to_one_task_all_land_without_if_match() {
+    // Without If-Match a client asks for its change whatever the version: 40 PATCHes and 21
+    // completion toggles at once on one task all succeed (none runs out of retries with a 409),
+    // each is one version, and status and completed_at agree at the end.
+    for (url, _dir) in backends().await {
+        let state = support::state(support::stores(&url).await);
+        let app = app(&state);
+        let (_, t) = call(
+            &app,
+            "POST",
+            "/api/tasks",
+            Some(json!({"title": "busy"})),
+            &[],
+        )
+        .await;
+        let id = t["id"].as_str().expect("id").to_string();
+        let mut all = Vec::new();
+        for i in 0..40 {
+            let (app, id) = (app.clone(), id.clone());
+            all.push(tokio::spawn(async move {
+                call(
+                    &app,
+                    "PATCH",
+                    &format!("/api/tasks/{id}"),
+                    Some(json!({"description": format!("d{i}")})),
+                    &[],
+                )
+                .await
+                .0
+            }));
+        }
+        for _ in 0..21 {
+            let (app, id) = (app.clone(), id.clone());
+            all.push(tokio::spawn(async move {
+                call(
+                    &app,
+                    "POST",
+                    &format!("/api/tasks/{id}/complete"),
+                    None,
+                    &[],
+                )
+                .await
+                .0
+            }));
+        }
+        for j in all {
+            assert_eq!(j.await.expect("joined"), StatusCode::OK, "{url}");
+        }
+        let (_, now) = call(&app, "GET", &format!("/api/tasks/{id}"), None, &[]).await;
+        assert_eq!(now["version"], 62, "{url}: one version per change");
+        assert_eq!(
+            now["status"], "completed",
+            "{url}: an odd number of toggles"
+        );
+        assert!(now["completed_at"].is_string(), "{url}");
     }
 }
 

@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use crate::domain::{
     DomainEvent, OwnerId, Task, TaskChanges, TaskId, ValidationErrors, task::NewTask,
 };
-use crate::flights::{Flights, FreshChecks};
+use crate::flights::{Flights, FreshChecks, KeyedLocks};
 use crate::ports::{ListQuery, StoreError, TaskPage, TaskStore, WriteOutcome};
 use crate::snapshot_cache::SnapshotCache;
 
@@ -66,6 +66,10 @@ pub struct TaskService {
     page_reads: Arc<Flights<Bytes>>,
     /// Checks of the tasks' state for kept pages, shared by the lists waiting at once.
     checks: Arc<FreshChecks<Option<String>>>,
+    /// One read-modify-write at a time per task in this process: concurrent changes to a task
+    /// queue here rather than race on its version (another process may still race; the
+    /// version check and retries cover that).
+    writing: Arc<KeyedLocks<TaskId>>,
 }
 
 /// Memory for rendered list pages and tasks unless configured (`LIST_CACHE_BYTES`): half for
@@ -84,6 +88,7 @@ impl TaskService {
             rendered: Arc::new(SnapshotCache::new(DEFAULT_PAGE_CACHE_BYTES / 2)),
             page_reads: Arc::default(),
             checks: Arc::default(),
+            writing: Arc::default(),
         }
     }
 
@@ -119,7 +124,14 @@ impl TaskService {
         let now = crate::domain::time::now();
         let task = Task::create(TaskId::new(), owner.clone(), input, now)?;
         let ev = self.stamp(DomainEvent::created(&task, &self.source, now), ctx);
-        self.store.insert(&task, &[ev]).await?;
+        if task.completed_at().is_some() {
+            // Created already done: a completion too, as from any other endpoint (a recurring
+            // task gets its next occurrence).
+            let done = self.stamp(DomainEvent::completed(&task, &self.source, now), ctx);
+            self.store.insert(&task, &[ev, done]).await?;
+        } else {
+            self.store.insert(&task, &[ev]).await?;
+        }
         self.committed();
         Ok(task)
     }
@@ -349,6 +361,7 @@ impl TaskService {
         if_match: Option<&[i64]>,
         ctx: &RequestContext,
     ) -> Result<(), AppError> {
+        let _writing = self.writing.lock(id).await;
         for _ in 0..MAX_ATTEMPTS {
             let task = self.get(owner, id).await?;
             check_if_match(if_match, &task)?;
@@ -377,6 +390,7 @@ impl TaskService {
     where
         F: Fn(&mut Task, DateTime<Utc>) -> Result<Vec<DomainEvent>, ValidationErrors>,
     {
+        let _writing = self.writing.lock(id).await;
         for _ in 0..MAX_ATTEMPTS {
             let mut task = self.get(owner, id).await?;
             check_if_match(if_match, &task)?;

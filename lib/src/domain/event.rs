@@ -327,10 +327,7 @@ pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
         tags: Tags::parse(&tags).map_err(|e| e.to_string())?,
         due_date: time("due_date")?,
         reminder_at: time("reminder_at")?,
-        recurrence_rule: s("recurrence_rule")
-            .map(RecurrenceRule::parse)
-            .transpose()
-            .map_err(|e| e.to_string())?,
+        recurrence_rule: s("recurrence_rule").map(RecurrenceRule::from_stored),
         recurrence_anchor: s("recurrence_anchor")
             .unwrap_or("schedule")
             .parse::<RecurrenceAnchor>()?,

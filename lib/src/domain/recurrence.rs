@@ -62,6 +62,7 @@ impl RecurrenceRule {
                 "must be daily, weekly, monthly, yearly, or an RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO,WE".into(),
             ));
         }
+        let body = rfc5545_checks(&body).map_err(err)?;
         let parsed = RRule::<Unvalidated>::from_str(&body)
             .map_err(|e| err(format!("invalid RRULE: {e}")))?;
         if matches!(parsed.get_freq(), Frequency::Minutely | Frequency::Secondly) {
@@ -84,6 +85,22 @@ impl RecurrenceRule {
             text: body.clone(),
             rrule: body,
         })
+    }
+
+    /// A rule as stored (what `as_str` gave), taken as it is: rules accepted under older, looser
+    /// checks stay readable.
+    pub fn from_stored(text: &str) -> Self {
+        let rrule = match text {
+            "daily" => "FREQ=DAILY",
+            "weekly" => "FREQ=WEEKLY",
+            "monthly" => "FREQ=MONTHLY",
+            "yearly" => "FREQ=YEARLY",
+            other => other,
+        };
+        Self {
+            text: text.to_string(),
+            rrule: rrule.to_string(),
+        }
     }
 
     /// The text stored and returned to clients.
@@ -113,6 +130,69 @@ impl RecurrenceRule {
         let found = set.after(after_local).all(1);
         found.dates.first().map(|d| d.with_timezone(&Utc))
     }
+}
+
+/// What RFC 5545 §3.3.10 says of a rule's parts that the rule engine lets through (it would
+/// then quietly ignore them or repeat daily). Returns the rule with empty parts (`;;`) dropped.
+fn rfc5545_checks(body: &str) -> Result<String, String> {
+    let parts: Vec<(&str, &str)> = body
+        .split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .collect();
+    let get = |name: &str| parts.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    if get("COUNT").is_some() && get("UNTIL").is_some() {
+        return Err("COUNT and UNTIL cannot both be given".into());
+    }
+    if let Some(until) = get("UNTIL") {
+        let b = until.as_bytes();
+        let shape = b.len() == 16
+            && b[8] == b'T'
+            && b[15] == b'Z'
+            && b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit);
+        if !shape {
+            return Err(format!(
+                "UNTIL must be a UTC date-time such as 20270101T090000Z (got {until})"
+            ));
+        }
+    }
+    let freq = get("FREQ").unwrap_or_default();
+    if let Some(days) = get("BYDAY")
+        && !matches!(freq, "MONTHLY" | "YEARLY")
+        && days.split(',').any(|d| {
+            d.trim()
+                .starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-')
+        })
+    {
+        return Err(format!(
+            "BYDAY with a number (like 1MO or -1FR) needs FREQ=MONTHLY or YEARLY (got FREQ={freq})"
+        ));
+    }
+    for (name, max) in [
+        ("BYMONTHDAY", 31),
+        ("BYYEARDAY", 366),
+        ("BYWEEKNO", 53),
+        ("BYSETPOS", 366),
+    ] {
+        if let Some(list) = get(name) {
+            for v in list.split(',') {
+                match v.trim().parse::<i32>() {
+                    Ok(n) if n != 0 && n.abs() <= max => {}
+                    _ => {
+                        return Err(format!(
+                            "{name} values must be 1 to {max} or -{max} to -1 (got {v})"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(parts
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(";"))
 }
 
 impl RecurrenceRule {
@@ -197,7 +277,7 @@ mod tests {
         );
         let r = RecurrenceRule::parse("rrule:freq=monthly;bymonthday=-1").expect("valid");
         assert_eq!(r.as_str(), "FREQ=MONTHLY;BYMONTHDAY=-1");
-        assert!(RecurrenceRule::parse("FREQ=WEEKLY;BYDAY=1MO,-1FR").is_ok());
+        assert!(RecurrenceRule::parse("FREQ=MONTHLY;BYDAY=1MO,-1FR").is_ok());
         assert!(RecurrenceRule::parse("FREQ=MONTHLY;BYDAY=TU;BYSETPOS=2").is_ok());
     }
 
@@ -250,6 +330,44 @@ mod tests {
         assert_eq!(
             next,
             local_to_utc(New_York, 2026, 3, 30, 9, 0).expect("time")
+        );
+    }
+
+    #[test]
+    fn rules_rfc_5545_forbids_are_refused_with_our_words() {
+        for (rule, says) in [
+            ("FREQ=WEEKLY;BYDAY=1MO", "needs FREQ=MONTHLY or YEARLY"),
+            ("FREQ=DAILY;BYDAY=-1FR", "needs FREQ=MONTHLY or YEARLY"),
+            (
+                "FREQ=DAILY;COUNT=2;UNTIL=20270105T000000Z",
+                "COUNT and UNTIL",
+            ),
+            ("FREQ=DAILY;UNTIL=20270101", "UNTIL must be a UTC date-time"),
+            (
+                "FREQ=DAILY;UNTIL=20270101T000000",
+                "UNTIL must be a UTC date-time",
+            ),
+            ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY values"),
+            ("FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY values"),
+            ("FREQ=YEARLY;BYSETPOS=0;BYDAY=MO", "BYSETPOS values"),
+        ] {
+            let e = RecurrenceRule::parse(rule).expect_err(rule);
+            assert!(e.message.contains(says), "{rule}: {}", e.message);
+        }
+        // What the RFC allows still parses; empty parts are dropped.
+        for rule in [
+            "FREQ=MONTHLY;BYDAY=1MO",
+            "FREQ=YEARLY;BYDAY=-1FR",
+            "FREQ=WEEKLY;BYDAY=MO,FR",
+            "FREQ=DAILY;UNTIL=20270101T090000Z",
+        ] {
+            assert!(RecurrenceRule::parse(rule).is_ok(), "{rule}");
+        }
+        assert_eq!(
+            RecurrenceRule::parse("FREQ=DAILY;;INTERVAL=2;")
+                .expect("ok")
+                .as_str(),
+            "FREQ=DAILY;INTERVAL=2"
         );
     }
 }

@@ -239,10 +239,10 @@ impl RawTask {
         let status: Status = self.status.parse().map_err(|e: String| bad("status", &e))?;
         let priority =
             Priority::from_rank(self.priority).ok_or_else(|| bad("priority", &self.priority))?;
-        let rule = match &self.recurrence_rule {
-            Some(r) => Some(RecurrenceRule::parse(r).map_err(|e| bad("recurrence_rule", &e))?),
-            None => None,
-        };
+        let rule = self
+            .recurrence_rule
+            .as_deref()
+            .map(RecurrenceRule::from_stored);
         let anchor: RecurrenceAnchor = self
             .recurrence_anchor
             .parse()
