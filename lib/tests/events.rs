@@ -918,32 +918,20 @@ async fn an_idempotency_key_replays_the_first_response() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     // A refused request is not kept: the corrected request with the same key goes through.
-    let (s, v) = call(
-        &app,
-        "POST",
-        "/api/tasks",
-        Some(json!({"title": ""})),
-        &[("idempotency-key", "k-3")],
-    )
-    .await;
+    let create_k3 = |title: &'static str| {
+        call(
+            &app,
+            "POST",
+            "/api/tasks",
+            Some(json!({ "title": title })),
+            &[("idempotency-key", "k-3")],
+        )
+    };
+    let (s, v) = create_k3("").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let (s, v) = call(
-        &app,
-        "POST",
-        "/api/tasks",
-        Some(json!({"title": "fixed"})),
-        &[("idempotency-key", "k-3")],
-    )
-    .await;
+    let (s, v) = create_k3("fixed").await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (s, again) = call(
-        &app,
-        "POST",
-        "/api/tasks",
-        Some(json!({"title": "fixed"})),
-        &[("idempotency-key", "k-3")],
-    )
-    .await;
+    let (s, again) = create_k3("fixed").await;
     assert_eq!(
         (s, &again["id"]),
         (StatusCode::CREATED, &v["id"]),

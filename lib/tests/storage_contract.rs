@@ -720,6 +720,21 @@ async fn rendered_page(reader: &tasks::app::TaskService, q: &ListQuery) -> Strin
     String::from_utf8(b.to_vec()).expect("utf-8")
 }
 
+/// `n` lists of the same page through `reader` at once, their pages in order.
+async fn at_once(n: usize, reader: &tasks::app::TaskService, q: &ListQuery) -> Vec<String> {
+    let lists: Vec<_> = (0..n)
+        .map(|_| {
+            let (reader, q) = (reader.clone(), q.clone());
+            tokio::spawn(async move { rendered_page(&reader, &q).await })
+        })
+        .collect();
+    let mut pages = Vec::with_capacity(n);
+    for list in lists {
+        pages.push(list.await.expect("joined"));
+    }
+    pages
+}
+
 /// A task service reading through a [`Counting`] store, and a second store on the same database
 /// (another replica) for writes.
 async fn spied_reader(url: &str) -> (Arc<Counting>, tasks::app::TaskService, Arc<dyn TaskStore>) {
@@ -959,14 +974,8 @@ async fn lists_that_find_their_page_stale_together_share_one_read() {
         counting
             .slow_snapshots_ms
             .store(200, std::sync::atomic::Ordering::SeqCst);
-        let lists: Vec<_> = (0..8)
-            .map(|_| {
-                let (reader, q) = (reader.clone(), q.clone());
-                tokio::spawn(async move { rendered_page(&reader, &q).await })
-            })
-            .collect();
-        for list in lists {
-            assert_eq!(list.await.expect("joined"), r#"1 ["a@1"]"#, "{url}");
+        for page in at_once(8, &reader, &q).await {
+            assert_eq!(page, r#"1 ["a@1"]"#, "{url}");
         }
         let checked = counting.snapshots.load(std::sync::atomic::Ordering::SeqCst) - checks;
         assert!(
@@ -1004,14 +1013,8 @@ async fn lists_that_find_their_page_stale_together_share_one_read() {
         counting
             .slow_reads_ms
             .store(300, std::sync::atomic::Ordering::SeqCst);
-        let lists: Vec<_> = (0..8)
-            .map(|_| {
-                let (reader, q) = (reader.clone(), q.clone());
-                tokio::spawn(async move { rendered_page(&reader, &q).await })
-            })
-            .collect();
-        for list in lists {
-            assert_eq!(list.await.expect("joined"), r#"2 ["b@1", "a@1"]"#, "{url}");
+        for page in at_once(8, &reader, &q).await {
+            assert_eq!(page, r#"2 ["b@1", "a@1"]"#, "{url}");
         }
         let reads = counting.versions.load(std::sync::atomic::Ordering::SeqCst) - before;
         assert_eq!(reads, 1, "{url}: eight lists, one page read");

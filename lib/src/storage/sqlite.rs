@@ -71,6 +71,15 @@ impl SqliteTaskStore {
                     Some(Duration::from_secs(3600))
                 })
         };
+        // SQLite's migrator takes no lock: serialise processes (and pools) that open the same
+        // file at once with an advisory lock on a sibling file, held from before the first
+        // connection (which switches a new file to WAL: that needs the file to itself, and a
+        // concurrent opener got "database is locked" there) until the migrations are done.
+        let _guard = if in_memory {
+            None
+        } else {
+            Some(migration_lock(&lock_path).await?)
+        };
         // An in-memory database exists once per connection: keep exactly one, for everything.
         let pool = pool_options(if in_memory { 1 } else { 8 })
             .connect_with(opts.clone())
@@ -79,13 +88,6 @@ impl SqliteTaskStore {
             pool.clone()
         } else {
             pool_options(1).connect_with(opts).await?
-        };
-        // SQLite's migrator takes no lock: serialise processes (and pools) that open the same
-        // file at once with an advisory lock on a sibling file.
-        let _guard = if in_memory {
-            None
-        } else {
-            Some(migration_lock(&lock_path).await?)
         };
         MIGRATOR.run(&writer).await.map_err(StoreError::Migration)?;
         let group = GroupWriter::spawn(writer.clone());
