@@ -124,9 +124,11 @@ impl TaskService {
         let now = crate::domain::time::now();
         let task = Task::create(TaskId::new(), owner.clone(), input, now)?;
         let ev = self.stamp(DomainEvent::created(&task, &self.source, now), ctx);
-        if task.completed_at().is_some() {
-            // Created already done: a completion too, as from any other endpoint (a recurring
-            // task gets its next occurrence).
+        if task.completed_at().is_some() && task.is_recurring() {
+            // A recurring task created already done: a completion too, as from any other
+            // endpoint, so it gets its next occurrence. (Not for other tasks: their creation
+            // event says completed already, and a second event would take every such create
+            // off the batched insert.)
             let done = self.stamp(DomainEvent::completed(&task, &self.source, now), ctx);
             self.store.insert(&task, &[ev, done]).await?;
         } else {
