@@ -190,8 +190,9 @@ impl TaskService {
                 .await;
         };
         // The kept page is stale. Every list of this page in flight finds that at once (after
-        // a write); those that saw the same state share one read. The read starts after each
-        // of them saw `now`, so the page it returns is at least that new.
+        // a write); those that saw the same state share one read. The read began after the
+        // first of them saw `now`, and the state only grows: a list that joins later still saw
+        // `now` itself, so no commit it saw can be missing from the page (ADR 0005 §6).
         self.page_reads
             .share(format!("{key}\u{1f}{now}"), || {
                 self.read_page(owner, query, key.clone(), &render_task, &assemble)
