@@ -226,13 +226,43 @@ async fn data_survives_a_restart_and_sigterm_stops_cleanly() {
 
 #[tokio::test]
 async fn a_bad_configuration_is_reported_not_panicked() {
-    let out = Command::new(env!("CARGO_BIN_EXE_todo"))
-        .env("PORT", "not-a-port")
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("PORT") && !err.contains("panicked"), "{err}");
+    for (var, value) in [
+        ("PORT", "not-a-port"),
+        ("CORS_ORIGINS", "*,https://app.example"),
+        ("CORS_ORIGINS", "not an origin"),
+        ("DATABASE_URL", "sqlite:"),
+        ("DAPR_HTTP_ENDPOINT", "notaurl"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_todo"))
+            .env(var, value)
+            .env("PORT", if var == "PORT" { value } else { "0" })
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{var}={value} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(var) && !err.contains("panicked"),
+            "{var}={value}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn any_origin_is_allowed_when_asked() {
+    let server = Server::start(&[("CORS_ORIGINS", "*")]);
+    let resp = reqwest::Client::new()
+        .get(server.url("/api/tasks"))
+        .header("origin", "https://elsewhere.example")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"*"[..])
+    );
 }
 
 #[tokio::test]

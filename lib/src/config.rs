@@ -145,6 +145,12 @@ impl Config {
                         message: "must start with postgres://, postgresql:// or sqlite:".into(),
                     });
                 }
+                if crate::storage::Backend::from_url(&u) == Some(crate::storage::Backend::Sqlite) {
+                    check_sqlite_url(&u).map_err(|message| ConfigError {
+                        var: "DATABASE_URL",
+                        message,
+                    })?;
+                }
                 u
             }
             None => format!("sqlite://{}?mode=rwc", data_dir.join("todo.db").display()),
@@ -171,14 +177,13 @@ impl Config {
                 });
             }
         };
-        let cors_origins = val("CORS_ORIGINS")
-            .map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let cors_origins = match val("CORS_ORIGINS") {
+            Some(v) => cors_origins(&v).map_err(|message| ConfigError {
+                var: "CORS_ORIGINS",
+                message,
+            })?,
+            None => Vec::new(),
+        };
         let max_body_bytes = parse(
             "MAX_BODY_BYTES",
             val("MAX_BODY_BYTES"),
@@ -211,7 +216,21 @@ impl Config {
         }
         let ui_dir = PathBuf::from(val("UI_DIR").unwrap_or_else(|| "ui/out".into()));
         let dapr_endpoint = match (val("DAPR_HTTP_ENDPOINT"), val("DAPR_HTTP_PORT")) {
-            (Some(e), _) => Some(e.trim_end_matches('/').to_string()),
+            (Some(e), _) => {
+                let ok = reqwest::Url::parse(&e).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host_str().is_some_and(|h| !h.is_empty())
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                });
+                if !ok {
+                    return Err(ConfigError {
+                        var: "DAPR_HTTP_ENDPOINT",
+                        message: format!("'{e}' is not an http:// or https:// URL with a host"),
+                    });
+                }
+                Some(e.trim_end_matches('/').to_string())
+            }
             (None, Some(p)) => {
                 let port: u16 = parse("DAPR_HTTP_PORT", Some(p), 0, "a port number")?;
                 Some(format!("http://127.0.0.1:{port}"))
@@ -236,6 +255,62 @@ impl Config {
             reminder_interval: std::time::Duration::from_millis(reminder_ms),
         })
     }
+}
+
+/// `CORS_ORIGINS`: `*` alone (any origin), or a comma-separated list of origins
+/// (`scheme://host[:port]`, http or https, nothing after), kept in the form browsers send.
+fn cors_origins(v: &str) -> Result<Vec<String>, String> {
+    let items: Vec<&str> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.contains(&"*") {
+        return if items.len() == 1 {
+            Ok(vec!["*".to_string()])
+        } else {
+            Err("'*' (any origin) cannot be combined with other origins".into())
+        };
+    }
+    items
+        .into_iter()
+        .map(|o| {
+            let bad = || format!("'{o}' is not an origin like https://app.example.com");
+            let url = reqwest::Url::parse(o).map_err(|_| bad())?;
+            let bare = url.path() == "/"
+                && url.query().is_none()
+                && url.fragment().is_none()
+                && url.username().is_empty()
+                && url.password().is_none();
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !bare {
+                return Err(bad());
+            }
+            Ok(url.origin().ascii_serialization())
+        })
+        .collect()
+}
+
+/// A SQLite URL must name a file (or `:memory:`); without `mode=rwc` the file must exist, since
+/// it will not be created (with it, the file and its directory are created at start-up).
+fn check_sqlite_url(u: &str) -> Result<(), String> {
+    use std::str::FromStr;
+    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(u).map_err(|e| e.to_string())?;
+    if u.contains(":memory:") || u.contains("mode=memory") {
+        return Ok(());
+    }
+    let file = opts.get_filename();
+    if file.as_os_str().is_empty() {
+        return Err(
+            "names no file: use sqlite://path/to/todo.db?mode=rwc (or sqlite::memory:)".into(),
+        );
+    }
+    if !u.contains("mode=rwc") && !file.exists() {
+        return Err(format!(
+            "{} does not exist (add ?mode=rwc to create it)",
+            file.display()
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -307,6 +382,63 @@ mod tests {
         .expect("valid");
         let s = format!("{c:?}");
         assert!(!s.contains("hunter2") && !s.contains("tok\""), "{s}");
+    }
+
+    #[test]
+    fn cors_origins_are_checked_and_kept_as_browsers_send_them() {
+        let ok = |v: &str| cfg(&[("CORS_ORIGINS", v)]).expect("valid").cors_origins;
+        assert_eq!(ok("*"), vec!["*"]);
+        assert_eq!(
+            ok(" https://App.Example.com/ , http://localhost:3000"),
+            vec!["https://app.example.com", "http://localhost:3000"]
+        );
+        for bad in [
+            "*,https://a.example",
+            "not an origin",
+            "https://a.example/path",
+            "ftp://a.example",
+            "https://a.example?x=1",
+            "https://user@a.example",
+        ] {
+            assert_eq!(
+                cfg(&[("CORS_ORIGINS", bad)]).expect_err(bad).var,
+                "CORS_ORIGINS",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sqlite_url_must_name_a_file_that_exists_or_may_be_created() {
+        let dir = std::env::temp_dir();
+        for good in [
+            format!("sqlite://{}/no-such-dir-4a7/x.db?mode=rwc", dir.display()),
+            "sqlite::memory:".to_string(),
+        ] {
+            assert!(cfg(&[("DATABASE_URL", &good)]).is_ok(), "{good}");
+        }
+        let missing_file = format!("sqlite://{}/no-such-file-4a7.db", dir.display());
+        for bad in ["sqlite:", "sqlite://", "sqlite://?mode=rwc", &missing_file] {
+            let e = cfg(&[("DATABASE_URL", bad)]).expect_err(bad);
+            assert_eq!(e.var, "DATABASE_URL", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_dapr_endpoint_must_be_an_http_url() {
+        assert_eq!(
+            cfg(&[("DAPR_HTTP_ENDPOINT", "http://dapr:3500/")])
+                .expect("valid")
+                .dapr_endpoint
+                .as_deref(),
+            Some("http://dapr:3500")
+        );
+        for bad in ["notaurl", "dapr:3500", "ftp://dapr", "http://"] {
+            assert_eq!(
+                cfg(&[("DAPR_HTTP_ENDPOINT", bad)]).expect_err(bad).var,
+                "DAPR_HTTP_ENDPOINT"
+            );
+        }
     }
 
     #[test]

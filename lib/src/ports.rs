@@ -17,6 +17,10 @@ pub enum StoreError {
     /// A remote store (the Dapr state API) failed.
     #[error("state store: {0}")]
     Remote(String),
+    /// A start-up step around the database failed (creating a SQLite file's directory, taking
+    /// the migration lock).
+    #[error("{0}")]
+    Setup(String),
     /// Migrations failed at start-up.
     #[error("database migration failed")]
     Migration(#[source] sqlx::migrate::MigrateError),

@@ -192,11 +192,94 @@ pub async fn serve(app: Router, cfg: &Config, name: &str) -> anyhow::Result<()> 
     // One line on stdout for scripts and tests that start the process on port 0.
     println!("{name} listening on http://{local}");
     tracing::info!(function = name, %local, config = ?cfg, "ready");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_http(listener, app, ServeLimits::default(), shutdown_signal()).await;
     tracing::info!(function = name, "stopped");
     Ok(())
+}
+
+/// How long the HTTP server waits for slow or stuck clients.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    /// A request's headers must arrive within this (also how long an idle keep-alive
+    /// connection stays open): a client that sends half a request cannot hold a connection.
+    pub header_read: Duration,
+    /// After the shutdown signal, in-flight requests get this long to finish; connections still
+    /// open then are closed, so a stuck client cannot keep the process from stopping.
+    pub drain: Duration,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        // Idle connections must outlive the keep-alive of the proxies in front (nginx and
+        // ingress-nginx keep idle upstream connections 60 s by default; our gateway 30 s), so
+        // the proxy, not this server, closes them: a proxy that reuses a connection just as the
+        // server closes it fails that request. The drain stays inside Kubernetes' 30 s grace.
+        Self {
+            header_read: Duration::from_secs(65),
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves `app` over HTTP/1.1 on `listener` until `shutdown` completes, then drains (see
+/// [`ServeLimits`]). Request bodies have their own deadline (`http::BODY_READ_TIMEOUT`).
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: ServeLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let mut http1 = hyper::server::conn::http1::Builder::new();
+    http1
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(true);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Per-connection failures (reset before accept) need no pause; running out
+                    // of file descriptors does, or the loop would spin.
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+                    ) {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app
+            .clone()
+            .map_request(|req: hyper::Request<hyper::body::Incoming>| {
+                req.map(axum::body::Body::new)
+            });
+        let conn = http1.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.drain) => {
+            tracing::warn!(after = ?limits.drain, "connections still open after the drain deadline; closing them");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -680,6 +680,13 @@ async fn a_reminder_fires_once_even_with_concurrent_schedulers_and_rearms_when_m
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (_, n) = call(&app, "GET", "/api/notifications?unread=true", None, &[]).await;
         assert_eq!(n["total"], 19);
+        let unknown = "/api/notifications/00000000-0000-4000-8000-000000000000/read";
+        let (s, body) = call(&app, "POST", unknown, None, &[]).await;
+        assert_eq!(
+            (s, body["detail"].as_str()),
+            (StatusCode::NOT_FOUND, Some("Notification not found")),
+            "{url}"
+        );
     }
 }
 

@@ -5,7 +5,7 @@ mod support;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tasks::http::{self, AppState, ServiceOptions};
@@ -576,6 +576,90 @@ async fn openapi_swagger_and_redoc_are_served() {
         assert_eq!(resp.status(), StatusCode::OK, "{uri}");
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         assert!(String::from_utf8_lossy(&bytes).contains(needle), "{uri}");
+    }
+    // The page links its assets relative to its own path: `/docs/` would link
+    // `/docs//swagger-ui.css`, so it is sent to `/docs`.
+    let resp = app
+        .clone()
+        .oneshot(Request::get("/docs/").body(Body::empty()).expect("req"))
+        .await
+        .expect("resp");
+    assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(resp.headers()[header::LOCATION], "/docs");
+    // A generated client must not send `null` where the server refuses it.
+    let props = &doc["components"]["schemas"]["TaskIn"]["properties"];
+    for field in [
+        "title",
+        "status",
+        "priority",
+        "tags",
+        "is_recurring",
+        "timezone",
+    ] {
+        let ty = &props[field]["type"];
+        assert!(
+            ty.is_string() && ty != "null",
+            "{field} must not be nullable: {ty}"
+        );
+        let body = json!({"title": "x", field: null});
+        let (s, _, _) = api.call(Method::POST, "/api/tasks", Some(body)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: null");
+    }
+    for field in ["description", "due_date", "reminder_at", "recurrence_rule"] {
+        let ty = props[field]["type"].to_string();
+        assert!(ty.contains("null"), "{field} is nullable: {ty}");
+        let body = json!({"title": "x", field: null});
+        let (s, _, _) = api.call(Method::POST, "/api/tasks", Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{field}: null");
+    }
+    for (path, method) in [
+        ("/api/tasks/{id}/history", "get"),
+        ("/api/notifications", "get"),
+        ("/api/notifications/{id}/read", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["responses"].get("422").is_some(),
+            "{path} documents its 422"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_ui_is_served_to_get_and_head_only() {
+    let api = Api::new().await;
+    let ui = support::TempDir::new();
+    std::fs::write(ui.0.join("index.html"), "<html>todo</html>").expect("index");
+    let opts = ServiceOptions {
+        ui_dir: Some(ui.0.clone()),
+        ..ServiceOptions::default()
+    };
+    let app = http::service(
+        (tasks::http::list_tasks::FUNCTION.routes)(),
+        api.state.clone(),
+        &opts,
+    );
+    for (method, path, want) in [
+        (Method::GET, "/", StatusCode::OK),
+        (Method::HEAD, "/", StatusCode::OK),
+        (Method::DELETE, "/", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::PUT, "/activity", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::POST, "/index.html", StatusCode::METHOD_NOT_ALLOWED),
+    ] {
+        let resp = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(method.clone())
+                    .uri(path)
+                    .body(Body::empty())
+                    .expect("req"),
+            )
+            .await
+            .expect("resp");
+        assert_eq!(resp.status(), want, "{method} {path}");
+        if want == StatusCode::METHOD_NOT_ALLOWED {
+            assert_eq!(resp.headers()[header::ALLOW], "GET, HEAD");
+        }
     }
 }
 

@@ -60,6 +60,18 @@ async fn redoc() -> Html<&'static str> {
     Html(REDOC_PAGE)
 }
 
+/// The Swagger UI page links its assets relative to the path it was asked for, so `/docs/`
+/// would load `/docs//swagger-ui.css` (404) and show a blank page: send it to `/docs`.
+async fn docs_slash_redirect(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.uri().path() == "/docs/" {
+        return axum::response::Redirect::permanent("/docs").into_response();
+    }
+    next.run(req).await
+}
+
 /// `/openapi.json`, `/docs` and `/redoc`.
 pub fn routes() -> Router<AppState> {
     let swagger: Router<AppState> =
@@ -68,7 +80,8 @@ pub fn routes() -> Router<AppState> {
             api_definition: swagger_ui_dist::OpenApiSource::Uri("/openapi.json"),
             title: Some("Todo API"),
         })
-        .with_state(());
+        .with_state(())
+        .layer(axum::middleware::from_fn(docs_slash_redirect));
     Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/redoc", get(redoc))

@@ -389,18 +389,23 @@ pub struct TaskOut {
 
 /// Body of `POST /api/tasks` (only `title` is required) and of `PATCH /api/tasks/{id}` (every
 /// field optional; `null` clears `description`, `due_date`, `reminder_at`, `recurrence_rule`).
-/// Unknown and read-only fields are rejected.
+/// Unknown and read-only fields are rejected, and so is `null` for the fields the schema does not
+/// mark nullable.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskIn {
     /// 1–200 characters after trimming.
+    #[schema(nullable = false)]
     pub title: Option<String>,
     /// Up to 2000 characters.
     pub description: Option<String>,
     /// Default `pending`.
+    #[schema(nullable = false)]
     pub status: Option<String>,
     /// Default `medium`.
+    #[schema(nullable = false)]
     pub priority: Option<String>,
     /// Up to 20 tags.
+    #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
     /// RFC 3339 with an offset.
     #[schema(example = "2026-12-01T09:00:00+01:00")]
@@ -408,12 +413,15 @@ pub struct TaskIn {
     /// RFC 3339 with an offset.
     pub reminder_at: Option<String>,
     /// Implied by `recurrence_rule`.
+    #[schema(nullable = false)]
     pub is_recurring: Option<bool>,
     /// `daily`, `weekly`, `monthly`, `yearly` or an RRULE such as `FREQ=WEEKLY;BYDAY=MO,WE`.
     pub recurrence_rule: Option<String>,
     /// `schedule` (default) or `completion`.
+    #[schema(nullable = false)]
     pub recurrence_anchor: Option<String>,
     /// IANA name, default `UTC`.
+    #[schema(nullable = false)]
     pub timezone: Option<String>,
 }
 

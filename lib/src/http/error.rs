@@ -43,6 +43,9 @@ pub enum ApiError {
     /// 404: no such task.
     #[error("task not found")]
     TaskNotFound,
+    /// 404: no such notification.
+    #[error("notification not found")]
+    NotificationNotFound,
     /// 404: no such route.
     #[error("not found")]
     RouteNotFound,
@@ -58,10 +61,13 @@ pub enum ApiError {
     /// 413: body over the limit.
     #[error("payload too large")]
     PayloadTooLarge(usize),
+    /// 408: the body did not arrive in time.
+    #[error("request timeout")]
+    RequestTimeout(u64),
     /// 415: not JSON.
     #[error("unsupported media type")]
     UnsupportedMediaType,
-    /// 503: the database is unreachable.
+    /// 503: the database (or the Dapr state store) is unreachable.
     #[error("service unavailable")]
     Unavailable(#[source] StoreError),
     /// 500: a bug or corrupt data; logged with its cause.
@@ -99,11 +105,14 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TaskNotFound | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::TaskNotFound | ApiError::NotificationNotFound | ApiError::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -115,6 +124,7 @@ impl ApiError {
             ApiError::Validation(v) => v.summary(),
             ApiError::MalformedJson(m) => format!("request body is not valid JSON: {m}"),
             ApiError::TaskNotFound => "Task not found".into(),
+            ApiError::NotificationNotFound => "Notification not found".into(),
             ApiError::RouteNotFound => "Not Found".into(),
             ApiError::MethodNotAllowed => "Method Not Allowed".into(),
             ApiError::Conflict => {
@@ -126,7 +136,13 @@ impl ApiError {
             ApiError::PayloadTooLarge(limit) => {
                 format!("request body is larger than {limit} bytes")
             }
+            ApiError::RequestTimeout(secs) => {
+                format!("the request body did not arrive within {secs} s")
+            }
             ApiError::UnsupportedMediaType => "Content-Type must be application/json".into(),
+            ApiError::Unavailable(StoreError::Remote(_)) => {
+                "the state store is unavailable; retry shortly".into()
+            }
             ApiError::Unavailable(_) => "the database is unavailable; retry shortly".into(),
             ApiError::Internal(_) => "internal server error".into(),
         };
@@ -150,7 +166,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         match &self {
             ApiError::Internal(e) => tracing::error!(error = ?e, "request failed"),
-            ApiError::Unavailable(e) => tracing::warn!(error = ?e, "database unavailable"),
+            ApiError::Unavailable(e) => tracing::warn!(error = ?e, "store unavailable"),
             _ => {}
         }
         let mut resp = (status, Json(self.body())).into_response();

@@ -2,7 +2,6 @@
 //! a JSON-object body (size-limited, content-type checked), a task id from the path, `If-Match`,
 //! query parameters (UTF-8 checked), and the request context (trace headers).
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{header, request::Parts};
 use serde_json::{Map, Value};
@@ -18,7 +17,7 @@ pub struct JsonObject(pub Map<String, Value>);
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
             let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
             let essence = ct.split(';').next().unwrap_or_default().trim();
@@ -26,14 +25,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 return Err(ApiError::UnsupportedMediaType);
             }
         }
-        let limit = super::body_limit();
-        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
-            if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(limit)
-            } else {
-                ApiError::MalformedJson(rej.body_text())
-            }
-        })?;
+        let (parts, body) = req.into_parts();
+        let bytes = super::read_body(&parts.headers, body).await?;
         if bytes.is_empty() {
             return Err(FieldError::new("body", "a JSON object is required").into());
         }

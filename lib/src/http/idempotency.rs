@@ -93,9 +93,9 @@ pub async fn idempotency(State(s): State<AppState>, req: Request, next: Next) ->
         }
     };
     let (parts, body) = req.into_parts();
-    let limit = super::body_limit();
-    let Ok(bytes) = to_bytes(body, limit).await else {
-        return ApiError::PayloadTooLarge(limit).into_response();
+    let bytes = match super::read_body(&parts.headers, body).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     let fp = fingerprint(&parts.method, parts.uri.path(), &bytes);
     let store_key = format!("idem|{}|{}", s.owner.as_str(), key);

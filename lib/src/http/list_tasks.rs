@@ -167,7 +167,8 @@ fn notification_json(n: &crate::ports::Notification) -> serde_json::Value {
 /// the task is deleted).
 #[utoipa::path(get, path = "/api/tasks/{id}/history", tag = "events",
     params(("id" = String, Path, description = "Task id (UUID)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
-    responses((status = 200, description = "`{events, total}`"), (status = 404, description = "No such task and no history", body = super::error::ErrorBody)))]
+    responses((status = 200, description = "`{events, total}`"), (status = 404, description = "No such task and no history", body = super::error::ErrorBody),
+        (status = 422, description = "The id is not a UUID, or a bad limit or offset", body = super::error::ErrorBody)))]
 pub async fn task_history(
     State(s): State<AppState>,
     PathTaskId(id): PathTaskId,
@@ -227,7 +228,8 @@ pub async fn activity(
 /// Notifications created from due reminders, newest first (`unread=true` for unread only).
 #[utoipa::path(get, path = "/api/notifications", tag = "events",
     params(("unread" = Option<bool>, Query, description = "Only unread ones"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
-    responses((status = 200, description = "`{notifications, total, unread}`")))]
+    responses((status = 200, description = "`{notifications, total, unread}`"),
+        (status = 422, description = "Invalid query parameter", body = super::error::ErrorBody)))]
 pub async fn notifications(
     State(s): State<AppState>,
     QueryPairs(pairs): QueryPairs,
@@ -263,7 +265,8 @@ pub async fn notifications(
 /// Marks a notification read.
 #[utoipa::path(post, path = "/api/notifications/{id}/read", tag = "events",
     params(("id" = String, Path, description = "Notification id (UUID)")),
-    responses((status = 204, description = "Marked read"), (status = 404, description = "No such notification", body = super::error::ErrorBody)))]
+    responses((status = 204, description = "Marked read"), (status = 404, description = "No such notification", body = super::error::ErrorBody),
+        (status = 422, description = "The id is not a UUID", body = super::error::ErrorBody)))]
 pub async fn mark_read(
     State(s): State<AppState>,
     PathTaskId(id): PathTaskId,
@@ -276,6 +279,6 @@ pub async fn mark_read(
     if found {
         Ok(axum::http::StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::RouteNotFound)
+        Err(ApiError::NotificationNotFound)
     }
 }

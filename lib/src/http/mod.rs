@@ -45,6 +45,48 @@ pub fn body_limit() -> usize {
     *BODY_LIMIT.get_or_init(|| DEFAULT_BODY_LIMIT)
 }
 
+/// How long a request body may take to arrive once its headers have.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Reads a request body within the limit: 413 at once when `Content-Length` is over it (without
+/// waiting for the body), 413 when the body grows past it, 408 when it has not all arrived
+/// within [`BODY_READ_TIMEOUT`].
+pub async fn read_body(
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<bytes::Bytes, ApiError> {
+    read_body_within(headers, body, BODY_READ_TIMEOUT).await
+}
+
+async fn read_body_within(
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+    deadline: Duration,
+) -> Result<bytes::Bytes, ApiError> {
+    let limit = body_limit();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, limit)).await {
+        Err(_) => Err(ApiError::RequestTimeout(deadline.as_secs())),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let inner = e.into_inner();
+            if inner.is::<http_body_util::LengthLimitError>() {
+                Err(ApiError::PayloadTooLarge(limit))
+            } else {
+                Err(ApiError::MalformedJson(format!(
+                    "the body could not be read: {inner}"
+                )))
+            }
+        }
+    }
+}
+
 /// What every handler needs.
 #[derive(Clone)]
 pub struct AppState {
@@ -188,14 +230,19 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
     if !opts.cors_origins.is_empty() {
-        let origins: Vec<HeaderValue> = opts
-            .cors_origins
-            .iter()
-            .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
-            .collect();
+        // The configuration has checked the origins (`*` comes alone).
+        let allow = if opts.cors_origins.iter().any(|o| o == "*") {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(
+                opts.cors_origins
+                    .iter()
+                    .filter_map(|o| HeaderValue::from_str(o.trim()).ok()),
+            )
+        };
         router = router.layer(
             CorsLayer::new()
-                .allow_origin(AllowOrigin::list(origins))
+                .allow_origin(allow)
                 .allow_methods([
                     Method::GET,
                     Method::POST,
@@ -214,4 +261,55 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
         );
     }
     router
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_is_refused_before_the_body_arrives() {
+        let (_tx, body) = http_body_util::channel::Channel::<bytes::Bytes>::new(1);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_LENGTH,
+            HeaderValue::from_static("999999999"),
+        );
+        // The body never comes: only the header can answer, and at once.
+        let r = read_body_within(
+            &headers,
+            axum::body::Body::new(body),
+            Duration::from_secs(60),
+        );
+        let r = tokio::time::timeout(Duration::from_secs(5), r)
+            .await
+            .expect("answered at once");
+        assert!(matches!(r, Err(ApiError::PayloadTooLarge(_))), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stops_arriving_gets_a_timeout() {
+        let (mut tx, body) = http_body_util::channel::Channel::<bytes::Bytes>::new(1);
+        tx.send_data(bytes::Bytes::from_static(b"{\"title\":"))
+            .await
+            .expect("send");
+        let r = read_body_within(
+            &HeaderMap::new(),
+            axum::body::Body::new(body),
+            Duration::from_millis(200),
+        )
+        .await;
+        assert!(matches!(r, Err(ApiError::RequestTimeout(_))), "{r:?}");
+        drop(tx);
+    }
+
+    #[tokio::test]
+    async fn a_body_within_the_limit_is_read_whole() {
+        let body = axum::body::Body::from("{\"title\":\"x\"}");
+        let got = read_body_within(&HeaderMap::new(), body, Duration::from_secs(5))
+            .await
+            .expect("read");
+        assert_eq!(&got[..], b"{\"title\":\"x\"}");
+    }
 }

@@ -3,7 +3,6 @@
 //! `/cron/reminders` and `/cron/outbox`. With `APP_API_TOKEN` set, every request must carry the
 //! matching `dapr-api-token` header.
 
-use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::error::ApiError;
 use super::{AppState, Function};
 use crate::app::events::{Outcome, deliver_notifications, fire_reminders};
 use crate::domain::event::{EventRejection, IncomingEvent};
@@ -26,12 +26,12 @@ pub const DEAD_LETTER_TOPIC: &str = "task-events-dlq";
 
 /// The function's own routes.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/dapr/subscribe", get(subscribe))
-        .route("/events/task-events", post(task_event))
-        // Dapr probes input-binding routes with OPTIONS at start-up; 200 keeps the binding on.
-        .route("/cron/reminders", post(cron_reminders).options(probe))
-        .route("/cron/outbox", post(cron_outbox).options(probe))
+    // Both slash forms, like every other function (Dapr itself calls the exact paths).
+    let r = super::both(Router::new(), "/dapr/subscribe", get(subscribe));
+    let r = super::both(r, "/events/task-events", post(task_event));
+    // Dapr probes input-binding routes with OPTIONS at start-up; 200 keeps the binding on.
+    let r = super::both(r, "/cron/reminders", post(cron_reminders).options(probe));
+    super::both(r, "/cron/outbox", post(cron_outbox).options(probe))
 }
 
 /// `Some(401)` when `APP_API_TOKEN` is set and the request does not carry it.
@@ -91,8 +91,14 @@ async fn task_event(State(s): State<AppState>, req: Request) -> Response {
         .map(str::to_string);
     // Read the body ourselves: an oversized or unreadable event can never be processed, and a
     // 4xx would make Dapr retry it forever instead of dead-lettering it.
-    let bytes = match to_bytes(req.into_body(), super::body_limit()).await {
+    let (parts, body) = req.into_parts();
+    let bytes = match super::read_body(&parts.headers, body).await {
         Ok(b) => b,
+        // Slow is not the event's fault: let the sidecar deliver it again.
+        Err(ApiError::RequestTimeout(_)) => {
+            tracing::warn!(?event_id, "event body did not arrive in time: RETRY");
+            return dapr_status("RETRY");
+        }
         Err(_) => {
             tracing::warn!(?event_id, "event body too large or unreadable: DROP");
             return dapr_status("DROP");

@@ -1,11 +1,12 @@
 //! Serves the exported web UI (Next.js static export) for the all-in-one server: `/x` tries
-//! `x`, `x.html` and `x/index.html` under the UI directory; unknown `/api/...` paths stay JSON 404s.
+//! `x`, `x.html` and `x/index.html` under the UI directory; unknown `/api/...` paths stay JSON 404s,
+//! and methods other than GET and HEAD get a JSON 405.
 
 use std::path::{Component, Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::error::ApiError;
@@ -16,6 +17,12 @@ pub async fn serve_ui(root: PathBuf, req: Request) -> Response {
     let path = req.uri().path().to_string();
     if path.starts_with("/api/") || path == "/api" {
         return ApiError::RouteNotFound.into_response();
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut resp = ApiError::MethodNotAllowed.into_response();
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return resp;
     }
     if !root.join("index.html").is_file() {
         return ui_missing_page(&root);

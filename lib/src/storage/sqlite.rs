@@ -51,6 +51,16 @@ impl SqliteTaskStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // `mode=rwc` asks for the file to be created: create its directory too.
+        let dir = opts
+            .get_filename()
+            .parent()
+            .filter(|d| !in_memory && url.contains("mode=rwc") && !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Setup(format!("creating the directory {}: {e}", dir.display()))
+            })?;
+        }
         let lock_path = {
             let mut p = opts.get_filename().as_os_str().to_owned();
             p.push(".migrate-lock");
@@ -119,7 +129,7 @@ impl SqliteTaskStore {
 async fn migration_lock(path: &std::path::Path) -> Result<std::fs::File, StoreError> {
     let path = path.to_path_buf();
     let io =
-        |e: std::io::Error| StoreError::Corrupt(format!("migration lock {}: {e}", path.display()));
+        |e: std::io::Error| StoreError::Setup(format!("migration lock {}: {e}", path.display()));
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -128,8 +138,8 @@ async fn migration_lock(path: &std::path::Path) -> Result<std::fs::File, StoreEr
         .map_err(io)?;
     tokio::task::spawn_blocking(move || file.lock().map(|()| file))
         .await
-        .map_err(|e| StoreError::Corrupt(format!("migration lock: {e}")))?
-        .map_err(|e| StoreError::Corrupt(format!("migration lock: {e}")))
+        .map_err(|e| StoreError::Setup(format!("migration lock: {e}")))?
+        .map_err(|e| StoreError::Setup(format!("migration lock: {e}")))
 }
 
 fn ts(t: Option<DateTime<Utc>>) -> Option<String> {
