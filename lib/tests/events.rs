@@ -846,6 +846,49 @@ async fn the_app_token_is_required_when_configured() {
 }
 
 #[tokio::test]
+async fn a_request_whose_client_hung_up_still_answers_its_retry() {
+    let dir = support::TempDir::new();
+    let state = support::state(support::stores(&support::sqlite_url(&dir)).await);
+    // A slow write endpoint behind the Idempotency-Key middleware, counting its runs.
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let slow = axum::routing::post(move || {
+        let counted = counted.clone();
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            counted.fetch_add(1, Ordering::SeqCst);
+            (StatusCode::CREATED, axum::Json(json!({"done": true})))
+        }
+    });
+    let app = axum::Router::new()
+        .route("/slow", slow)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::idempotency::idempotency,
+        ))
+        .with_state(state);
+    let req = || {
+        Request::post("/slow")
+            .header("idempotency-key", "hang-up-1")
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .expect("req")
+    };
+    // The client gives up after 50 ms: its request future is dropped mid-handler.
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        app.clone().oneshot(req()),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the handler takes 300 ms");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let resp = app.oneshot(req()).await.expect("resp");
+    assert_eq!(resp.status(), StatusCode::CREATED, "not a 409 for a day");
+    assert_eq!(resp.headers()["idempotent-replayed"], "true");
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "ran once, to the end");
+}
+
+#[tokio::test]
 async fn an_idempotency_key_replays_the_first_response() {
     let dir = support::TempDir::new();
     let state = support::state(support::stores(&support::sqlite_url(&dir)).await);

@@ -4,7 +4,8 @@
 //! in the distributed mode, so every replica sees it; in-process in the all-in-one mode) for
 //! 24 hours. A key reused for a different request is a 422; a retry while the first request is
 //! still running is a 409. Only a success is recorded: after a 4xx (which changed nothing) or a
-//! 5xx the key is free again, so the client may correct the request and retry with it.
+//! 5xx the key is free again, so the client may correct the request and retry with it. A request
+//! runs to the end even if its client hangs up, so the retry finds its outcome.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -19,6 +20,10 @@ use crate::ports::StoredResponse;
 
 /// How long a key is remembered.
 pub const TTL_SECS: u64 = 24 * 3600;
+/// How long a key stays claimed by a request that has not finished. Requests run to the end
+/// even when the client hangs up, so this only matters when the process dies mid-request: the
+/// key is then free again after a minute instead of answering 409 for a day.
+pub const PENDING_TTL_SECS: u64 = 60;
 const HEADER: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
 /// Response headers worth replaying.
@@ -106,7 +111,11 @@ pub async fn idempotency(State(s): State<AppState>, req: Request, next: Next) ->
         body: String::new(),
     };
 
-    match s.idempotency.create(&store_key, &pending, TTL_SECS).await {
+    match s
+        .idempotency
+        .create(&store_key, &pending, PENDING_TTL_SECS)
+        .await
+    {
         Ok(true) => {}
         Ok(false) => {
             return match s.idempotency.get(&store_key).await {
@@ -127,9 +136,32 @@ pub async fn idempotency(State(s): State<AppState>, req: Request, next: Next) ->
         Err(e) => return store_failed(e),
     }
 
-    let resp = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // The request and the recording of its outcome run on their own task: a client that hangs
+    // up (which drops this future) must not leave the key claimed with the outcome unknown, or
+    // its retry would get 409s. Finished, the retry gets the outcome.
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let state = s.clone();
+    let key = store_key.clone();
+    match tokio::spawn(run_and_record(state, key, fp, next, req)).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "a request with an Idempotency-Key failed");
+            if let Err(e) = s.idempotency.delete(&store_key).await {
+                tracing::warn!(error = %e, "could not release an Idempotency-Key after a failure");
+            }
+            ApiError::Internal(anyhow::anyhow!("request task failed")).into_response()
+        }
+    }
+}
+
+async fn run_and_record(
+    s: AppState,
+    store_key: String,
+    fp: String,
+    next: Next,
+    req: Request,
+) -> Response {
+    let resp = next.run(req).await;
     let status = resp.status();
     // Only a success is kept for replay. A refused request (4xx) changed nothing and a failed
     // one (5xx) may not have run: the client may fix the request and send it with the same key.
