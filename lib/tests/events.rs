@@ -106,6 +106,19 @@ async fn every_change_reaches_the_audit_log_in_order() {
         )
         .await;
         assert_eq!(feed["total"], 1);
+        for (query, want) in [
+            ("offset=1000000000", StatusCode::OK),
+            ("offset=1000000001", StatusCode::UNPROCESSABLE_ENTITY),
+            (
+                "offset=18446744073709551615",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+        ] {
+            for path in ["/api/activity", "/api/notifications"] {
+                let (s, _) = call(&app, "GET", &format!("{path}?{query}"), None, &[]).await;
+                assert_eq!(s, want, "{path}?{query} ({url})");
+            }
+        }
         let (s, _) = call(
             &app,
             "GET",

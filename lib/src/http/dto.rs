@@ -45,6 +45,8 @@ const READ_ONLY: [&str; 8] = [
 pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page a client may ask for.
 pub const MAX_LIMIT: u32 = 200;
+/// The largest page offset accepted (lists, history, activity, notifications).
+pub const MAX_OFFSET: u64 = 1_000_000_000;
 /// Longest search string accepted.
 pub const MAX_SEARCH_CHARS: usize = 200;
 
@@ -330,8 +332,8 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, Validat
                 _ => bad(format!("must be a whole number from 1 to {MAX_LIMIT}")),
             },
             "offset" => match v.parse::<u64>() {
-                Ok(n) if n <= 1_000_000_000 => q.offset = n,
-                _ => bad("must be a whole number from 0 to 1000000000".into()),
+                Ok(n) if n <= MAX_OFFSET => q.offset = n,
+                _ => bad(format!("must be a whole number from 0 to {MAX_OFFSET}")),
             },
             _ => {}
         }

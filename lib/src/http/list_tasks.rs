@@ -127,8 +127,14 @@ fn paging(pairs: &[(String, String)]) -> Result<(u32, u64), crate::domain::Valid
                 ),
             },
             "offset" => match v.parse::<u64>() {
-                Ok(n) => offset = n,
-                _ => errors.push("offset", "must be a whole number"),
+                Ok(n) if n <= super::dto::MAX_OFFSET => offset = n,
+                _ => errors.push(
+                    "offset",
+                    format!(
+                        "must be a whole number from 0 to {}",
+                        super::dto::MAX_OFFSET
+                    ),
+                ),
             },
             _ => {}
         }
@@ -166,7 +172,7 @@ fn notification_json(n: &crate::ports::Notification) -> serde_json::Value {
 /// A task's history: every event the audit consumer recorded for it, oldest first (kept after
 /// the task is deleted).
 #[utoipa::path(get, path = "/api/tasks/{id}/history", tag = "events",
-    params(("id" = String, Path, description = "Task id (UUID)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
+    params(("id" = String, Path, description = "Task id (UUID)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, maximum = 1_000_000_000, description = "Default 0, at most 1,000,000,000")),
     responses((status = 200, description = "`{events, total}`"), (status = 404, description = "No such task and no history", body = super::error::ErrorBody),
         (status = 422, description = "The id is not a UUID, or a bad limit or offset", body = super::error::ErrorBody)))]
 pub async fn task_history(
@@ -192,7 +198,7 @@ pub async fn task_history(
 /// The activity feed: every event of the owner's tasks, newest first.
 #[utoipa::path(get, path = "/api/activity", tag = "events",
     params(("event_type" = Option<String>, Query, description = "e.g. task.completed"), ("task_id" = Option<String>, Query, description = "Only this task"),
-           ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, maximum = 1_000_000_000, description = "Default 0, at most 1,000,000,000")),
     responses((status = 200, description = "`{events, total}`"), (status = 422, description = "Invalid parameter", body = super::error::ErrorBody)))]
 pub async fn activity(
     State(s): State<AppState>,
@@ -227,7 +233,7 @@ pub async fn activity(
 
 /// Notifications created from due reminders, newest first (`unread=true` for unread only).
 #[utoipa::path(get, path = "/api/notifications", tag = "events",
-    params(("unread" = Option<bool>, Query, description = "Only unread ones"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, description = "Default 0")),
+    params(("unread" = Option<bool>, Query, description = "Only unread ones"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, maximum = 1_000_000_000, description = "Default 0, at most 1,000,000,000")),
     responses((status = 200, description = "`{notifications, total, unread}`"),
         (status = 422, description = "Invalid query parameter", body = super::error::ErrorBody)))]
 pub async fn notifications(
