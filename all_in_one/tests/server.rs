@@ -233,13 +233,34 @@ async fn a_bad_configuration_is_reported_not_panicked() {
         ("DATABASE_URL", "sqlite:"),
         ("DAPR_HTTP_ENDPOINT", "notaurl"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_todo"))
+        let dir = std::env::temp_dir().join(format!("todo-aio-badcfg-{}", uuid_like()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_todo"))
             .env(var, value)
             .env("PORT", if var == "PORT" { value } else { "0" })
-            .output()
+            .env("DATA_DIR", &dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("run");
-        assert!(!out.status.success(), "{var}={value} was accepted");
-        let err = String::from_utf8_lossy(&out.stderr);
+        // A configuration that is wrongly accepted starts a server: fail, do not hang.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_dir_all(&dir);
+                panic!("{var}={value} was accepted: the server started");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!status.success(), "{var}={value} was accepted");
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err)
+            .expect("stderr");
         assert!(
             err.contains(var) && !err.contains("panicked"),
             "{var}={value}: {err}"

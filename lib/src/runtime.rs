@@ -210,12 +210,16 @@ pub struct ServeLimits {
 
 impl Default for ServeLimits {
     fn default() -> Self {
-        // Idle connections must outlive the keep-alive of the proxies in front (nginx and
-        // ingress-nginx keep idle upstream connections 60 s by default; our gateway 30 s), so
-        // the proxy, not this server, closes them: a proxy that reuses a connection just as the
-        // server closes it fails that request. The drain stays inside Kubernetes' 30 s grace.
+        // hyper runs this deadline from the moment it waits for a request's first byte, so it
+        // also closes idle keep-alive connections. The callers should close idle connections
+        // first (one that reuses a connection just as the server closes it fails that request):
+        // our nginx gateway keeps them 30 s, nginx and ingress-nginx 60 s by default, daprd (Go's
+        // default transport) 90 s; Envoy-based gateways keep them up to an hour by default, so
+        // there a rare request may meet a connection closing after 2 idle minutes. Before this
+        // deadline there was none, and a client that sent half a request held its connection
+        // for good. The drain stays inside Kubernetes' default 30 s grace period.
         Self {
-            header_read: Duration::from_secs(65),
+            header_read: Duration::from_secs(120),
             drain: Duration::from_secs(10),
         }
     }

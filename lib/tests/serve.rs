@@ -17,9 +17,13 @@ struct Running {
 }
 
 async fn start(limits: ServeLimits) -> Running {
+    start_with(limits, Router::new()).await
+}
+
+async fn start_with(limits: ServeLimits, routes: Router) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let app = Router::new().route("/health", get(|| async { "ok" }));
+    let app = routes.route("/health", get(|| async { "ok" }));
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(serve_http(listener, app, limits, async {
         let _ = stopped.await;
@@ -47,18 +51,19 @@ async fn a_request_whose_headers_never_finish_is_cut_off() {
         drain: Duration::from_secs(5),
     })
     .await;
+    // The server's deadline starts after the connection is accepted, so after this instant.
+    let started = Instant::now();
     let mut conn = TcpStream::connect(server.addr).await.expect("connect");
     conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
         .await
         .expect("write");
-    let started = Instant::now();
     assert!(
         read_to_close(&mut conn, Duration::from_secs(5))
             .await
             .is_some(),
         "the half-sent request still holds its connection after 5 s"
     );
-    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert!(started.elapsed() >= Duration::from_millis(300));
     // A whole request on a new connection is still served.
     let mut ok = TcpStream::connect(server.addr).await.expect("connect");
     ok.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -72,17 +77,36 @@ async fn a_request_whose_headers_never_finish_is_cut_off() {
 
 #[tokio::test]
 async fn a_stuck_client_cannot_keep_the_server_from_stopping() {
-    let mut server = start(ServeLimits {
-        header_read: Duration::from_secs(60),
-        drain: Duration::from_millis(500),
-    })
+    // A request whose handler never answers (as a client that never finishes sending would
+    // hold its connection): it tells the test when it is running.
+    let (running_tx, running) = oneshot::channel::<()>();
+    let running_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(running_tx)));
+    let hang = get(move || {
+        let running_tx = running_tx.clone();
+        async move {
+            if let Some(tx) = running_tx.lock().expect("lock").take() {
+                let _ = tx.send(());
+            }
+            std::future::pending::<&'static str>().await
+        }
+    });
+    let mut server = start_with(
+        ServeLimits {
+            header_read: Duration::from_secs(60),
+            drain: Duration::from_millis(500),
+        },
+        Router::new().route("/hang", hang),
+    )
     .await;
     let mut stuck = TcpStream::connect(server.addr).await.expect("connect");
     stuck
-        .write_all(b"POST /health HTTP/1.1\r\nHost: x\r\n")
+        .write_all(b"GET /hang HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .expect("write");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("the request reached its handler")
+        .expect("signal");
     let started = Instant::now();
     let _ = server.stop.take().expect("once").send(());
     tokio::time::timeout(Duration::from_secs(5), server.done)

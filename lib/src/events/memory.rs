@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use crate::ports::{IdempotencyStore, StoreError, StoredResponse};
 
-/// Entries kept at most (oldest expiry evicted first beyond this).
+/// Entries kept at most (beyond this, finished records are evicted first, soonest expiry first).
 const MAX_ENTRIES: usize = 100_000;
 
 type Entries = HashMap<String, (StoredResponse, Instant)>;
@@ -31,10 +31,14 @@ impl MemoryIdempotencyStore {
 fn prune(map: &mut Entries, now: Instant) {
     map.retain(|_, (_, exp)| *exp > now);
     if map.len() > MAX_ENTRIES {
-        let mut by_expiry: Vec<(String, Instant)> =
-            map.iter().map(|(k, (_, e))| (k.clone(), *e)).collect();
-        by_expiry.sort_by_key(|(_, e)| *e);
-        for (k, _) in by_expiry.into_iter().take(map.len() - MAX_ENTRIES) {
+        // Finished requests' records go first, soonest expiry first; claims of requests still
+        // running go last (evicting one would let its retry run the request again).
+        let mut by_expiry: Vec<(String, bool, Instant)> = map
+            .iter()
+            .map(|(k, (v, e))| (k.clone(), v.status.is_none(), *e))
+            .collect();
+        by_expiry.sort_by_key(|(_, running, e)| (*running, *e));
+        for (k, _, _) in by_expiry.into_iter().take(map.len() - MAX_ENTRIES) {
             map.remove(&k);
         }
     }
@@ -117,6 +121,27 @@ mod tests {
         assert!(
             store.create("gone", &v("c"), 60).await.expect("ok"),
             "an expired key can be reused"
+        );
+    }
+
+    #[test]
+    fn a_full_map_evicts_finished_records_before_running_claims() {
+        let now = Instant::now();
+        let mut map = Entries::new();
+        // A running claim expiring soonest, then finished records expiring later.
+        map.insert("running".into(), (v("r"), now + Duration::from_secs(60)));
+        for i in 0..MAX_ENTRIES {
+            let mut done = v("d");
+            done.status = Some(201);
+            let exp = now + Duration::from_secs(3600 + i as u64);
+            map.insert(format!("done-{i}"), (done, exp));
+        }
+        prune(&mut map, now);
+        assert_eq!(map.len(), MAX_ENTRIES);
+        assert!(map.contains_key("running"), "the running claim is kept");
+        assert!(
+            !map.contains_key("done-0"),
+            "the soonest finished record goes"
         );
     }
 }

@@ -5,7 +5,8 @@
 //! 24 hours. A key reused for a different request is a 422; a retry while the first request is
 //! still running is a 409. Only a success is recorded: after a 4xx (which changed nothing) or a
 //! 5xx the key is free again, so the client may correct the request and retry with it. A request
-//! runs to the end even if its client hangs up, so the retry finds its outcome.
+//! runs to the end even if its client hangs up, so the retry finds its outcome; while it runs it
+//! renews its claim on the key, which lapses a minute after the process running it is gone.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -17,13 +18,17 @@ use super::AppState;
 use super::error::ApiError;
 use crate::domain::FieldError;
 use crate::ports::StoredResponse;
+use tracing::Instrument;
 
 /// How long a key is remembered.
 pub const TTL_SECS: u64 = 24 * 3600;
-/// How long a key stays claimed by a request that has not finished. Requests run to the end
-/// even when the client hangs up, so this only matters when the process dies mid-request: the
-/// key is then free again after a minute instead of answering 409 for a day.
+/// How long a key stays claimed by a request that has not finished. The running request renews
+/// the claim every [`RENEW_EVERY`] (and runs to the end even when its client hangs up), so the
+/// claim lapses only when the process running it is gone: the key is then free again within a
+/// minute instead of answering 409 for a day.
 pub const PENDING_TTL_SECS: u64 = 60;
+/// How often a running request renews its claim on its key.
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
 const HEADER: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
 /// Response headers worth replaying.
@@ -142,7 +147,8 @@ pub async fn idempotency(State(s): State<AppState>, req: Request, next: Next) ->
     let req = Request::from_parts(parts, Body::from(bytes));
     let state = s.clone();
     let key = store_key.clone();
-    match tokio::spawn(run_and_record(state, key, fp, next, req)).await {
+    let task = run_and_record(state, key, pending, next, req).in_current_span();
+    match tokio::spawn(task).await {
         Ok(resp) => resp,
         Err(e) => {
             tracing::error!(error = %e, "a request with an Idempotency-Key failed");
@@ -157,11 +163,25 @@ pub async fn idempotency(State(s): State<AppState>, req: Request, next: Next) ->
 async fn run_and_record(
     s: AppState,
     store_key: String,
-    fp: String,
+    pending: StoredResponse,
     next: Next,
     req: Request,
 ) -> Response {
-    let resp = next.run(req).await;
+    let run = next.run(req);
+    tokio::pin!(run);
+    let start = tokio::time::Instant::now() + RENEW_EVERY;
+    let mut renew = tokio::time::interval_at(start, RENEW_EVERY);
+    let resp = loop {
+        tokio::select! {
+            resp = &mut run => break resp,
+            _ = renew.tick() => {
+                if let Err(e) = s.idempotency.put(&store_key, &pending, PENDING_TTL_SECS).await {
+                    tracing::warn!(error = %e, "could not renew an Idempotency-Key claim");
+                }
+            }
+        }
+    };
+    let fp = pending.fingerprint;
     let status = resp.status();
     // Only a success is kept for replay. A refused request (4xx) changed nothing and a failed
     // one (5xx) may not have run: the client may fix the request and send it with the same key.
