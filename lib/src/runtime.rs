@@ -150,21 +150,36 @@ pub async fn run(function: Function) -> anyhow::Result<()> {
     let cfg = Config::from_env(&FUNCTION_DEFAULTS)?;
     crate::telemetry::init(cfg.log_format);
     let state = build_state(&cfg, function.name).await?;
+    let relay = state.relay.clone();
     let app = http::service((function.routes)(), state, &service_options(&cfg));
-    serve(app, &cfg, function.name).await
+    serve(app, &cfg, function.name).await?;
+    relay.drain(RELAY_DRAIN).await;
+    Ok(())
 }
+
+/// After the server has stopped, how long the outbox relay may take to finish its pass and
+/// publish what the last requests wrote.
+const RELAY_DRAIN: Duration = Duration::from_secs(5);
 
 /// Runs the all-in-one server: every function's routes, the API docs and the web UI.
 pub async fn run_all_in_one() -> anyhow::Result<()> {
     let cfg = Config::from_env(&ALL_IN_ONE_DEFAULTS)?;
     crate::telemetry::init(cfg.log_format);
-    let app = all_in_one_app(&cfg).await?;
-    serve(app, &cfg, "todo").await
+    let state = build_state(&cfg, "todo").await?;
+    let relay = state.relay.clone();
+    let app = all_in_one_router(&cfg, state);
+    serve(app, &cfg, "todo").await?;
+    relay.drain(RELAY_DRAIN).await;
+    Ok(())
 }
 
 /// The all-in-one router (also used by tests).
 pub async fn all_in_one_app(cfg: &Config) -> anyhow::Result<Router> {
     let state = build_state(cfg, "todo").await?;
+    Ok(all_in_one_router(cfg, state))
+}
+
+fn all_in_one_router(cfg: &Config, state: AppState) -> Router {
     let mut routes = Router::new();
     for f in http::ALL_FUNCTIONS {
         routes = routes.merge((f.routes)());
@@ -173,7 +188,7 @@ pub async fn all_in_one_app(cfg: &Config) -> anyhow::Result<Router> {
         ui_dir: Some(cfg.ui_dir.clone()),
         ..service_options(cfg)
     };
-    Ok(http::service(routes, state, &opts))
+    http::service(routes, state, &opts)
 }
 
 /// Serves `app` on `$HOST:$PORT`, or as a Lambda function when `AWS_LAMBDA_RUNTIME_API` is set.

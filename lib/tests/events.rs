@@ -392,6 +392,72 @@ impl Publisher for Flaky {
     }
 }
 
+/// A publisher that takes its time, and says when a publish has begun.
+struct Slow {
+    inner: Arc<dyn Publisher>,
+    began: Notify,
+}
+
+#[async_trait]
+impl Publisher for Slow {
+    async fn publish(&self, ce: &Value, key: &str) -> Result<(), PublishError> {
+        self.began.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.inner.publish(ce, key).await
+    }
+}
+
+#[tokio::test]
+async fn a_stopping_process_finishes_the_relays_pass_and_publishes_the_last_writes() {
+    for (url, _dir) in backends().await {
+        let stores = support::stores(&url).await;
+        let state = support::state(stores.clone());
+        let app = app(&state);
+        let consumers = Consumers::new(
+            stores.events.clone(),
+            "test",
+            Arc::new(Notify::new()),
+            false,
+        );
+        let slow = Arc::new(Slow {
+            inner: Arc::new(tasks::app::events::InProcessPublisher::new(consumers)),
+            began: Notify::new(),
+        });
+        let relay = Relay::new(stores.events.clone(), slow.clone(), Arc::new(Notify::new()));
+        let create = |title: &'static str| {
+            call(
+                &app,
+                "POST",
+                "/api/tasks",
+                Some(json!({ "title": title })),
+                &[],
+            )
+        };
+        let _loop = relay.clone().spawn(std::time::Duration::from_millis(20));
+        assert_eq!(create("first").await.0, StatusCode::CREATED);
+        // The loop has claimed the first event and is publishing it when the stop comes; the
+        // second is written meanwhile.
+        tokio::time::timeout(std::time::Duration::from_secs(10), slow.began.notified())
+            .await
+            .expect("the relay began publishing");
+        assert_eq!(create("second").await.0, StatusCode::CREATED);
+        relay.drain(std::time::Duration::from_secs(10)).await;
+        assert_eq!(
+            stores.events.outbox_pending().await.expect("pending"),
+            0,
+            "{url}: nothing left claimed or unsent at exit"
+        );
+        // The loop has stopped: a later write stays in the outbox (for the next start).
+        assert_eq!(create("third").await.0, StatusCode::CREATED);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(
+            stores.events.outbox_pending().await.expect("pending"),
+            1,
+            "{url}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_outage_delays_events_but_loses_none_and_keeps_each_tasks_order() {
     for (url, _dir) in backends().await {

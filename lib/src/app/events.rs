@@ -197,6 +197,10 @@ pub struct Relay {
     store: Arc<dyn EventStore>,
     publisher: Arc<dyn Publisher>,
     signal: Arc<Notify>,
+    /// Held for each pass of the background loop, so a shutdown can wait for the one running.
+    passing: Arc<tokio::sync::Mutex<()>>,
+    /// Set by [`Relay::drain`]: the background loop starts no further pass.
+    stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Relay {
@@ -210,6 +214,26 @@ impl Relay {
             store,
             publisher,
             signal,
+            passing: Arc::default(),
+            stopping: Arc::default(),
+        }
+    }
+
+    /// At shutdown: waits for the background loop's running pass (whose claimed rows would
+    /// otherwise stay leased for [`RELAY_LEASE_SECS`] after a restart, holding back every later
+    /// event of their tasks), then publishes what the last requests wrote, all within `within`.
+    /// The loop starts no pass after this.
+    pub async fn drain(&self, within: Duration) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let last = async {
+            let _pass = self.passing.lock().await;
+            self.pass().await
+        };
+        match tokio::time::timeout(within, last).await {
+            Ok(Ok(n)) => tracing::info!(published = n, "outbox relay drained"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "last outbox relay pass failed"),
+            Err(_) => tracing::warn!(?within, "outbox relay still busy at shutdown"),
         }
     }
 
@@ -296,6 +320,10 @@ impl Relay {
                     // steady stream this turns one set of transactions per event into one per batch.
                     () = self.signal.notified() => tokio::time::sleep(Duration::from_millis(3)).await,
                     () = tokio::time::sleep(tick) => {},
+                }
+                let _pass = self.passing.lock().await;
+                if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
                 }
                 match self.pass().await {
                     Ok(n) => published_since_tidy += n,

@@ -604,22 +604,21 @@ impl Task {
         let rule = self.recurrence_rule.as_ref()?;
         let completed_at = self.completed_at?;
         let tz = self.timezone.tz();
+        // RFC 5545: the first occurrence counts toward COUNT even when the rule would not have
+        // produced it (a Wednesday due date with BYDAY=MO), and each occurrence is one more.
+        if let Some(count) = rule.count()
+            && i64::from(self.occurrence) >= i64::from(count)
+        {
+            return None;
+        }
         let next_due = match (self.recurrence_anchor, self.due_date, self.series_start) {
             (RecurrenceAnchor::Schedule, Some(due), Some(start)) => {
                 rule.next_after(start, tz, due)?
             }
             _ => {
-                // From the completion time: the series restarts there, so COUNT is checked here.
-                if let Some(count) = rule.count()
-                    && i64::from(self.occurrence) >= i64::from(count)
-                {
-                    return None;
-                }
-                let start = self
-                    .due_date
-                    .filter(|d| *d > completed_at)
-                    .unwrap_or(completed_at);
-                rule.next_after(start, tz, completed_at)
+                // From the completion time, whether it came before the due date or after: the
+                // series restarts there (so COUNT was checked against the occurrence number).
+                rule.next_after(completed_at, tz, completed_at)
                     .filter(|_| rule.until_allows(completed_at))?
             }
         };
@@ -628,10 +627,13 @@ impl Task {
         if !time::in_range(&next_due) {
             return None;
         }
-        let reminder_at = match (self.reminder_at, self.due_date) {
-            (Some(r), Some(d)) => next_due.checked_sub_signed(d - r).filter(time::in_range),
-            _ => None,
-        };
+        // The reminder keeps its distance from the occurrence's time: its due date, or for a
+        // first occurrence without one, the moment the series started.
+        let reference = self.due_date.or(self.series_start).unwrap_or(completed_at);
+        let reminder_at = self
+            .reminder_at
+            .and_then(|r| next_due.checked_sub_signed(reference - r))
+            .filter(time::in_range);
         Some(Task {
             id,
             owner: self.owner.clone(),
@@ -758,8 +760,12 @@ impl Task {
         if was_recurring != self.is_recurring() {
             changed.push("is_recurring");
         }
-        if self.series_id.is_none() && self.recurrence_rule.is_some() {
-            self.series_id = Some(self.id);
+        // The series starts at the first occurrence's due time: set when the task becomes
+        // recurring, and moved with the first occurrence's due date (later occurrences keep the
+        // series' schedule when one of them is moved).
+        let first_moved = self.occurrence == 1 && changed.contains(&"due_date");
+        if self.recurrence_rule.is_some() && (self.series_id.is_none() || first_moved) {
+            self.series_id.get_or_insert(self.id);
             self.series_start = Some(self.due_date.unwrap_or(now));
         }
         if let Some(s) = c.status
@@ -1007,6 +1013,99 @@ mod tests {
             .next_occurrence(TaskId::new(), t("2026-01-05T10:00:00Z"))
             .expect("next");
         assert_eq!(next.due_date, Some(t("2026-01-06T10:00:00Z")));
+    }
+
+    #[test]
+    fn completing_a_completion_anchored_task_early_moves_the_series_on() {
+        // Due Monday 30 Nov 09:00, done early on Friday 27 Nov 14:00: the series goes on from
+        // the completion (it came back due on the 30th, again and again, before).
+        for (rule, want) in [
+            ("weekly", "2026-12-04T14:00:00Z"),
+            ("FREQ=WEEKLY;BYDAY=MO,TH", "2026-11-30T14:00:00Z"),
+        ] {
+            let mut task = recurring(rule, "2026-11-30T09:00:00Z", "UTC", "2026-11-20T00:00:00Z");
+            task.recurrence_anchor = RecurrenceAnchor::Completion;
+            task.toggle_complete(t("2026-11-27T14:00:00Z"));
+            let next = task
+                .next_occurrence(TaskId::new(), t("2026-11-27T14:00:01Z"))
+                .expect("next");
+            assert_eq!(next.due_date, Some(t(want)), "{rule}");
+        }
+    }
+
+    #[test]
+    fn the_series_starts_where_the_first_occurrence_is_due_even_when_moved() {
+        let now = t("2026-11-27T19:23:18Z");
+        // A daily task created without a due date, given one later.
+        let mut input = new_task("water plants");
+        input.recurrence_rule = Some(RecurrenceRule::parse("daily").expect("rule"));
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        let changes = |due: &str| TaskChanges {
+            due_date: Some(Some(t(due))),
+            ..TaskChanges::default()
+        };
+        task.apply(changes("2026-12-01T09:00:00Z"), now)
+            .expect("valid");
+        assert_eq!(task.series_start(), Some(t("2026-12-01T09:00:00Z")));
+        // Moved earlier, to 10:00 on the 5th... then back to the 1st at 10:00.
+        task.apply(changes("2026-12-05T10:00:00Z"), now)
+            .expect("valid");
+        task.apply(changes("2026-12-01T10:00:00Z"), now)
+            .expect("valid");
+        task.toggle_complete(t("2026-12-01T11:00:00Z"));
+        let next = task
+            .next_occurrence(TaskId::new(), t("2026-12-01T11:00:01Z"))
+            .expect("next");
+        assert_eq!(next.due_date, Some(t("2026-12-02T10:00:00Z")));
+        // A later occurrence moved once keeps the series' schedule.
+        let mut second = next;
+        second
+            .apply(changes("2026-12-02T15:00:00Z"), now)
+            .expect("valid");
+        assert_eq!(second.series_start(), Some(t("2026-12-01T10:00:00Z")));
+        second.toggle_complete(t("2026-12-02T16:00:00Z"));
+        let third = second
+            .next_occurrence(TaskId::new(), t("2026-12-02T16:00:01Z"))
+            .expect("third");
+        assert_eq!(third.due_date, Some(t("2026-12-03T10:00:00Z")));
+    }
+
+    #[test]
+    fn a_reminder_moves_with_an_occurrence_that_had_no_due_date() {
+        let now = t("2026-11-27T19:00:00Z");
+        let mut input = new_task("journal");
+        input.recurrence_rule = Some(RecurrenceRule::parse("daily").expect("rule"));
+        input.reminder_at = Some(t("2026-11-27T21:00:00Z"));
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        task.toggle_complete(t("2026-11-27T19:30:00Z"));
+        let next = task
+            .next_occurrence(TaskId::new(), t("2026-11-27T19:30:01Z"))
+            .expect("next");
+        assert_eq!(next.due_date, Some(t("2026-11-28T19:30:00Z")));
+        // Two hours after the series' start before; two hours after the new due date now.
+        assert_eq!(next.reminder_at, Some(t("2026-11-28T21:30:00Z")));
+    }
+
+    #[test]
+    fn count_includes_a_first_occurrence_the_rule_would_not_produce() {
+        // Due on a Wednesday, repeating on Mondays, twice in all: the Wednesday and one Monday.
+        let mut task = recurring(
+            "FREQ=WEEKLY;BYDAY=MO;COUNT=2",
+            "2026-12-09T09:00:00Z",
+            "UTC",
+            "2026-12-01T00:00:00Z",
+        );
+        task.toggle_complete(t("2026-12-09T10:00:00Z"));
+        let mut second = task
+            .next_occurrence(TaskId::new(), t("2026-12-09T10:00:01Z"))
+            .expect("second");
+        assert_eq!(second.due_date, Some(t("2026-12-14T09:00:00Z")));
+        second.toggle_complete(t("2026-12-14T10:00:00Z"));
+        assert!(
+            second
+                .next_occurrence(TaskId::new(), t("2026-12-14T10:00:01Z"))
+                .is_none()
+        );
     }
 
     #[test]
