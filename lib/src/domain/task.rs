@@ -627,9 +627,11 @@ impl Task {
         if !time::in_range(&next_due) {
             return None;
         }
-        // The reminder keeps its distance from the occurrence's time: its due date, or for a
-        // first occurrence without one, the moment the series started.
-        let reference = self.due_date.or(self.series_start).unwrap_or(completed_at);
+        // The reminder keeps its distance from the occurrence's time: its due date, or without
+        // one, the completion the series went on from (in whole seconds, like the rule engine).
+        let reference = self
+            .due_date
+            .unwrap_or_else(|| chrono::SubsecRound::trunc_subsecs(completed_at, 0));
         let reminder_at = self
             .reminder_at
             .and_then(|r| next_due.checked_sub_signed(reference - r))
@@ -1077,13 +1079,13 @@ mod tests {
         input.recurrence_rule = Some(RecurrenceRule::parse("daily").expect("rule"));
         input.reminder_at = Some(t("2026-11-27T21:00:00Z"));
         let mut task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
-        task.toggle_complete(t("2026-11-27T19:30:00Z"));
+        task.toggle_complete(t("2026-11-27T19:30:00.25Z"));
         let next = task
             .next_occurrence(TaskId::new(), t("2026-11-27T19:30:01Z"))
             .expect("next");
         assert_eq!(next.due_date, Some(t("2026-11-28T19:30:00Z")));
-        // Two hours after the series' start before; two hours after the new due date now.
-        assert_eq!(next.reminder_at, Some(t("2026-11-28T21:30:00Z")));
+        // An hour and a half after the completion before; as long after the new due date now.
+        assert_eq!(next.reminder_at, Some(t("2026-11-28T21:00:00Z")));
     }
 
     #[test]
