@@ -392,23 +392,30 @@ impl Publisher for Flaky {
     }
 }
 
-/// A publisher that takes its time, and says when a publish has begun.
-struct Slow {
+/// A publisher that holds its first publish until the test opens the gate, and counts calls.
+struct Gated {
     inner: Arc<dyn Publisher>,
     began: Notify,
+    gate: Notify,
+    first: AtomicBool,
+    calls: AtomicUsize,
 }
 
 #[async_trait]
-impl Publisher for Slow {
+impl Publisher for Gated {
     async fn publish(&self, ce: &Value, key: &str) -> Result<(), PublishError> {
-        self.began.notify_one();
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.first.swap(false, Ordering::SeqCst) {
+            self.began.notify_one();
+            self.gate.notified().await;
+        }
         self.inner.publish(ce, key).await
     }
 }
 
 #[tokio::test]
 async fn a_stopping_process_finishes_the_relays_pass_and_publishes_the_last_writes() {
+    use std::time::Duration;
     for (url, _dir) in backends().await {
         let stores = support::stores(&url).await;
         let state = support::state(stores.clone());
@@ -419,11 +426,18 @@ async fn a_stopping_process_finishes_the_relays_pass_and_publishes_the_last_writ
             Arc::new(Notify::new()),
             false,
         );
-        let slow = Arc::new(Slow {
+        let gated = Arc::new(Gated {
             inner: Arc::new(tasks::app::events::InProcessPublisher::new(consumers)),
             began: Notify::new(),
+            gate: Notify::new(),
+            first: AtomicBool::new(true),
+            calls: AtomicUsize::new(0),
         });
-        let relay = Relay::new(stores.events.clone(), slow.clone(), Arc::new(Notify::new()));
+        let relay = Relay::new(
+            stores.events.clone(),
+            gated.clone(),
+            Arc::new(Notify::new()),
+        );
         let create = |title: &'static str| {
             call(
                 &app,
@@ -433,23 +447,42 @@ async fn a_stopping_process_finishes_the_relays_pass_and_publishes_the_last_writ
                 &[],
             )
         };
-        let _loop = relay.clone().spawn(std::time::Duration::from_millis(20));
+        // The loop claims the first event and is stuck publishing it when the stop comes.
+        let background = relay.clone().spawn(Duration::from_millis(20));
         assert_eq!(create("first").await.0, StatusCode::CREATED);
-        // The loop has claimed the first event and is publishing it when the stop comes; the
-        // second is written meanwhile.
-        tokio::time::timeout(std::time::Duration::from_secs(10), slow.began.notified())
+        tokio::time::timeout(Duration::from_secs(10), gated.began.notified())
             .await
             .expect("the relay began publishing");
+        let draining = tokio::spawn({
+            let relay = relay.clone();
+            async move { relay.drain(Duration::from_secs(20)).await }
+        });
+        // Written while the loop's pass is stuck: only the drain's own last pass can send it.
         assert_eq!(create("second").await.0, StatusCode::CREATED);
-        relay.drain(std::time::Duration::from_secs(10)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !draining.is_finished(),
+            "{url}: the drain waits for the running pass"
+        );
+        gated.gate.notify_one();
+        tokio::time::timeout(Duration::from_secs(20), draining)
+            .await
+            .expect("drained")
+            .expect("no panic");
         assert_eq!(
             stores.events.outbox_pending().await.expect("pending"),
             0,
             "{url}: nothing left claimed or unsent at exit"
         );
-        // The loop has stopped: a later write stays in the outbox (for the next start).
+        // The loop has ended and publishes nothing more.
+        tokio::time::timeout(Duration::from_secs(5), background)
+            .await
+            .expect("the loop ended")
+            .expect("no panic");
+        let calls = gated.calls.load(Ordering::SeqCst);
         assert_eq!(create("third").await.0, StatusCode::CREATED);
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(gated.calls.load(Ordering::SeqCst), calls, "{url}");
         assert_eq!(
             stores.events.outbox_pending().await.expect("pending"),
             1,

@@ -1,6 +1,7 @@
 //! The recurrence engine against the examples of RFC 5545 §3.8.5.3, expanded in
 //! America/New_York the way the recurrence consumer expands them: the series start is the first
-//! occurrence and each next one is the first strictly after the previous.
+//! occurrence, each next one is the first strictly after the previous, and COUNT bounds the
+//! number of occurrences.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::America::New_York;
@@ -11,9 +12,11 @@ fn ny(y: i32, mo: u32, d: u32, h: u32) -> DateTime<Utc> {
     local_to_utc(New_York, y, mo, d, h, 0).expect("valid local time")
 }
 
-/// The first `max` occurrences (fewer when the rule ends), starting at `start`.
+/// The first `max` occurrences (fewer when the rule ends), starting at `start`. COUNT is applied
+/// as the series applies it: to the number of occurrences, the first included.
 fn expand(rule: &str, start: DateTime<Utc>, max: usize) -> Vec<DateTime<Utc>> {
     let r = RecurrenceRule::parse(rule).expect("valid rule");
+    let max = r.count().map_or(max, |c| max.min(c as usize));
     let mut out = vec![start];
     while out.len() < max {
         match r.next_after(start, New_York, *out.last().expect("non-empty")) {

@@ -228,7 +228,7 @@ impl Relay {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let last = async {
             let _pass = self.passing.lock().await;
-            self.pass().await
+            self.publish_pending(false).await
         };
         match tokio::time::timeout(within, last).await {
             Ok(Ok(n)) => tracing::info!(published = n, "outbox relay drained"),
@@ -252,10 +252,22 @@ impl Relay {
         &self.signal
     }
 
-    /// Publishes everything publishable now; returns how many events were accepted.
+    /// Publishes everything publishable now; returns how many events were accepted. Waits for
+    /// a pass of the background loop that is running (a cron-driven pass and the loop's own do
+    /// not overlap, and a stopping process can wait for either).
     pub async fn pass(&self) -> Result<usize, StoreError> {
+        let _pass = self.passing.lock().await;
+        self.publish_pending(true).await
+    }
+
+    /// The pass itself; with `yield_to_stop`, it ends at the next batch boundary once the
+    /// process is stopping (so no claimed batch is left behind unsent at exit).
+    async fn publish_pending(&self, yield_to_stop: bool) -> Result<usize, StoreError> {
         let mut published = 0;
         for _ in 0..50 {
+            if yield_to_stop && self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
             let now = crate::domain::time::now();
             let rows = self
                 .store
@@ -301,6 +313,9 @@ impl Relay {
             let mut last_tidy = std::time::Instant::now();
             let mut published_since_tidy = 0;
             loop {
+                if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
                 if last_prune.elapsed() > Duration::from_secs(60) {
                     last_prune = std::time::Instant::now();
                     self.prune().await;
@@ -321,11 +336,14 @@ impl Relay {
                     () = self.signal.notified() => tokio::time::sleep(Duration::from_millis(3)).await,
                     () = tokio::time::sleep(tick) => {},
                 }
-                let _pass = self.passing.lock().await;
-                if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
-                    return;
-                }
-                match self.pass().await {
+                let pass = {
+                    let _pass = self.passing.lock().await;
+                    if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
+                    self.publish_pending(true).await
+                };
+                match pass {
                     Ok(n) => published_since_tidy += n,
                     Err(e) => {
                         tracing::warn!(error = %e, "outbox relay pass failed");

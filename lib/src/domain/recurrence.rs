@@ -115,7 +115,9 @@ impl RecurrenceRule {
 
     /// The first occurrence strictly after `after`, for a series that started at
     /// `series_start` (the first occurrence's due time), expanded in `tz`.
-    /// `None` when the rule has ended (COUNT exhausted or past UNTIL).
+    /// `None` when the rule has ended (past UNTIL). COUNT is not applied here: the caller counts
+    /// occurrences (a series whose due dates were moved, or that restarted at a completion, has
+    /// had other instances than the rule's from `series_start`).
     pub fn next_after(
         &self,
         series_start: DateTime<Utc>,
@@ -123,7 +125,12 @@ impl RecurrenceRule {
         after: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
         let start = series_start.with_timezone(&rrule::Tz::Tz(tz));
-        let rule = RRule::<Unvalidated>::from_str(&self.rrule).ok()?;
+        let without_count: Vec<&str> = self
+            .rrule
+            .split(';')
+            .filter(|p| !p.trim().to_ascii_uppercase().starts_with("COUNT="))
+            .collect();
+        let rule = RRule::<Unvalidated>::from_str(&without_count.join(";")).ok()?;
         let set: RRuleSet = rule.build(start).ok()?;
         // `after` is inclusive in the rule engine; a strictly later occurrence is wanted.
         let after_local = (after + chrono::Duration::seconds(1)).with_timezone(&rrule::Tz::Tz(tz));
@@ -315,11 +322,13 @@ mod tests {
     }
 
     #[test]
-    fn count_ends_the_series() {
+    fn count_is_left_to_the_caller() {
         let r = RecurrenceRule::parse("FREQ=DAILY;COUNT=2").expect("valid");
+        assert_eq!(r.count(), Some(2));
         let start = local_to_utc(New_York, 2026, 1, 1, 9, 0).expect("time");
         let second = r.next_after(start, New_York, start).expect("second");
-        assert!(r.next_after(start, New_York, second).is_none());
+        // The series counts its occurrences (Task::next_occurrence); the expansion goes on.
+        assert!(r.next_after(start, New_York, second).is_some());
     }
 
     #[test]

@@ -611,15 +611,18 @@ impl Task {
         {
             return None;
         }
-        let next_due = match (self.recurrence_anchor, self.due_date, self.series_start) {
+        let (next_due, restarted) = match (self.recurrence_anchor, self.due_date, self.series_start)
+        {
             (RecurrenceAnchor::Schedule, Some(due), Some(start)) => {
-                rule.next_after(start, tz, due)?
+                (rule.next_after(start, tz, due)?, false)
             }
             _ => {
                 // From the completion time, whether it came before the due date or after: the
-                // series restarts there (so COUNT was checked against the occurrence number).
-                rule.next_after(completed_at, tz, completed_at)
-                    .filter(|_| rule.until_allows(completed_at))?
+                // series restarts there.
+                let next = rule
+                    .next_after(completed_at, tz, completed_at)
+                    .filter(|_| rule.until_allows(completed_at))?;
+                (next, true)
             }
         };
         // An occurrence past year 9999 cannot be stored: the series ends. A reminder that
@@ -650,7 +653,13 @@ impl Task {
             recurrence_anchor: self.recurrence_anchor,
             timezone: self.timezone.clone(),
             series_id: self.series_id.or(Some(self.id)),
-            series_start: self.series_start.or(self.due_date),
+            // A series that went on from a completion is scheduled from there on (a first
+            // occurrence without a due date would otherwise pass on its creation time of day).
+            series_start: if restarted {
+                Some(next_due)
+            } else {
+                self.series_start.or(self.due_date)
+            },
             occurrence: self.occurrence.saturating_add(1),
             completed_at: None,
             created_at: now,
@@ -765,8 +774,14 @@ impl Task {
         // The series starts at the first occurrence's due time: set when the task becomes
         // recurring, and moved with the first occurrence's due date (later occurrences keep the
         // series' schedule when one of them is moved).
-        let first_moved = self.occurrence == 1 && changed.contains(&"due_date");
-        if self.recurrence_rule.is_some() && (self.series_id.is_none() || first_moved) {
+        // Becoming recurring again (the rule removed, then set) starts the schedule afresh too.
+        // A due date cleared leaves the start where it was.
+        let first_moved =
+            self.occurrence == 1 && changed.contains(&"due_date") && self.due_date.is_some();
+        let became_recurring = !was_recurring && self.is_recurring();
+        if self.recurrence_rule.is_some()
+            && (self.series_id.is_none() || first_moved || became_recurring)
+        {
             self.series_id.get_or_insert(self.id);
             self.series_start = Some(self.due_date.unwrap_or(now));
         }
@@ -1086,6 +1101,110 @@ mod tests {
         assert_eq!(next.due_date, Some(t("2026-11-28T19:30:00Z")));
         // An hour and a half after the completion before; as long after the new due date now.
         assert_eq!(next.reminder_at, Some(t("2026-11-28T21:00:00Z")));
+    }
+
+    /// Completes `task` at `at` and returns its next occurrence, if any.
+    fn complete_at(task: &mut Task, at: &str) -> Option<Task> {
+        task.toggle_complete(t(at));
+        task.next_occurrence(TaskId::new(), t(at))
+    }
+
+    #[test]
+    fn count_counts_occurrences_even_when_one_was_moved() {
+        let mut task = recurring(
+            "FREQ=DAILY;COUNT=5",
+            "2026-12-01T09:00:00Z",
+            "UTC",
+            "2026-11-30T00:00:00Z",
+        );
+        let mut second = complete_at(&mut task, "2026-12-01T10:00:00Z").expect("2nd");
+        // Moved from the 2nd to the 6th: the rule's own five days (1st-5th) are past by then.
+        second
+            .apply(
+                TaskChanges {
+                    due_date: Some(Some(t("2026-12-06T09:00:00Z"))),
+                    ..TaskChanges::default()
+                },
+                t("2026-12-01T11:00:00Z"),
+            )
+            .expect("valid");
+        let mut dues = Vec::new();
+        let mut current = second;
+        while let Some(next) = complete_at(&mut current, "2026-12-20T00:00:00Z") {
+            dues.push(next.due_date.expect("due"));
+            current = next;
+        }
+        assert_eq!(
+            dues,
+            vec![
+                t("2026-12-07T09:00:00Z"),
+                t("2026-12-08T09:00:00Z"),
+                t("2026-12-09T09:00:00Z")
+            ],
+            "five occurrences in all"
+        );
+    }
+
+    #[test]
+    fn an_undated_first_occurrence_starts_the_schedule_at_its_completion() {
+        let mut input = new_task("stretch");
+        input.recurrence_rule = Some(RecurrenceRule::parse("daily").expect("rule"));
+        let created = t("2026-11-27T19:00:00Z");
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), input, created).expect("ok");
+        let mut second = complete_at(&mut task, "2026-12-03T19:30:00Z").expect("2nd");
+        assert_eq!(second.due_date, Some(t("2026-12-04T19:30:00Z")));
+        let third = complete_at(&mut second, "2026-12-04T20:00:00Z").expect("3rd");
+        assert_eq!(
+            third.due_date,
+            Some(t("2026-12-05T19:30:00Z")),
+            "not at the creation time of day"
+        );
+    }
+
+    #[test]
+    fn clearing_or_re_adding_parts_of_a_series_keeps_its_schedule_sensible() {
+        let now = t("2026-11-27T12:34:56.789Z");
+        let mut task = recurring(
+            "daily",
+            "2026-12-01T09:00:00Z",
+            "UTC",
+            "2026-11-27T00:00:00Z",
+        );
+        let change = |c: TaskChanges, task: &mut Task| task.apply(c, now).expect("valid");
+        // A cleared due date leaves the start at the last due time, not at the moment of the edit.
+        change(
+            TaskChanges {
+                due_date: Some(None),
+                ..TaskChanges::default()
+            },
+            &mut task,
+        );
+        assert_eq!(task.series_start(), Some(t("2026-12-01T09:00:00Z")));
+        // The rule removed, the due date moved, the rule set again: a fresh schedule.
+        change(
+            TaskChanges {
+                is_recurring: Some(false),
+                ..TaskChanges::default()
+            },
+            &mut task,
+        );
+        change(
+            TaskChanges {
+                due_date: Some(Some(t("2026-12-10T15:00:00Z"))),
+                ..TaskChanges::default()
+            },
+            &mut task,
+        );
+        change(
+            TaskChanges {
+                recurrence_rule: Some(Some(RecurrenceRule::parse("daily").expect("rule"))),
+                ..TaskChanges::default()
+            },
+            &mut task,
+        );
+        assert_eq!(task.series_start(), Some(t("2026-12-10T15:00:00Z")));
+        let next = complete_at(&mut task, "2026-12-10T16:00:00Z").expect("next");
+        assert_eq!(next.due_date, Some(t("2026-12-11T15:00:00Z")));
     }
 
     #[test]

@@ -375,7 +375,8 @@ pub struct TaskOut {
     pub timezone: String,
     /// The series of a recurring task (id of its first occurrence).
     pub series_id: Option<String>,
-    /// Due time of the series' first occurrence (RRULE COUNT is counted from it).
+    /// Where the series' schedule starts: the first occurrence's due time (or, after a
+    /// completion-anchored or undated occurrence, the due time the series went on from).
     pub series_start: Option<String>,
     /// Position in the series (1 for the first occurrence).
     pub occurrence: i32,
