@@ -371,6 +371,17 @@ async fn concurrent_changes_to_one_task_all_land_without_if_match() {
     }
 }
 
+/// The in-process publisher, delivering to this store's consumers.
+fn in_process(stores: &tasks::storage::Stores) -> Arc<dyn Publisher> {
+    let consumers = Consumers::new(
+        stores.events.clone(),
+        "test",
+        Arc::new(Notify::new()),
+        false,
+    );
+    Arc::new(tasks::app::events::InProcessPublisher::new(consumers))
+}
+
 /// A publisher that can be switched off, standing in for a broker outage.
 struct Flaky {
     up: AtomicBool,
@@ -420,14 +431,8 @@ async fn a_stopping_process_finishes_the_relays_pass_and_publishes_the_last_writ
         let stores = support::stores(&url).await;
         let state = support::state(stores.clone());
         let app = app(&state);
-        let consumers = Consumers::new(
-            stores.events.clone(),
-            "test",
-            Arc::new(Notify::new()),
-            false,
-        );
         let gated = Arc::new(Gated {
-            inner: Arc::new(tasks::app::events::InProcessPublisher::new(consumers)),
+            inner: in_process(&stores),
             began: Notify::new(),
             gate: Notify::new(),
             first: AtomicBool::new(true),
@@ -497,15 +502,9 @@ async fn an_outage_delays_events_but_loses_none_and_keeps_each_tasks_order() {
         let stores = support::stores(&url).await;
         let state = support::state(stores.clone());
         let app = app(&state);
-        let consumers = Consumers::new(
-            stores.events.clone(),
-            "test",
-            Arc::new(Notify::new()),
-            false,
-        );
         let flaky = Arc::new(Flaky {
             up: AtomicBool::new(false),
-            inner: Arc::new(tasks::app::events::InProcessPublisher::new(consumers)),
+            inner: in_process(&stores),
             seen: Default::default(),
         });
         let relay = Relay::new(
