@@ -791,6 +791,17 @@ async fn a_reminder_fires_once_even_with_concurrent_schedulers_and_rearms_when_m
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (_, n) = call(&app, "GET", "/api/notifications?unread=true", None, &[]).await;
         assert_eq!(n["total"], 19);
+        for (spelling, total) in [("TRUE", 19), ("Yes", 19), ("off", 20), ("0", 20)] {
+            let uri = format!("/api/notifications?unread={spelling}");
+            let (s, n) = call(&app, "GET", &uri, None, &[]).await;
+            assert_eq!(
+                (s, n["total"].as_u64()),
+                (StatusCode::OK, Some(total)),
+                "{uri}"
+            );
+        }
+        let (s, _) = call(&app, "GET", "/api/notifications?unread=maybe", None, &[]).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         let unknown = "/api/notifications/00000000-0000-4000-8000-000000000000/read";
         let (s, body) = call(&app, "POST", unknown, None, &[]).await;
         assert_eq!(

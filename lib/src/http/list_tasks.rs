@@ -244,9 +244,10 @@ pub async fn notifications(
     let mut unread_only = false;
     for (k, v) in &pairs {
         if k == "unread" {
-            unread_only = match v.as_str() {
-                "true" | "1" => true,
-                "false" | "0" | "" => false,
+            // The spellings FastAPI (the spec's stack) accepts for a boolean, in any case.
+            unread_only = match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" | "" => false,
                 _ => return Err(FieldError::new("unread", "must be true or false").into()),
             };
         }
