@@ -146,7 +146,7 @@ impl Config {
                     });
                 }
                 if crate::storage::Backend::from_url(&u) == Some(crate::storage::Backend::Sqlite) {
-                    check_sqlite_url(&u).map_err(|message| ConfigError {
+                    crate::storage::sqlite::check_url(&u).map_err(|message| ConfigError {
                         var: "DATABASE_URL",
                         message,
                     })?;
@@ -288,29 +288,6 @@ fn cors_origins(v: &str) -> Result<Vec<String>, String> {
             Ok(url.origin().ascii_serialization())
         })
         .collect()
-}
-
-/// A SQLite URL must name a file (or `:memory:`); without `mode=rwc` the file must exist, since
-/// it will not be created (with it, the file and its directory are created at start-up).
-fn check_sqlite_url(u: &str) -> Result<(), String> {
-    use std::str::FromStr;
-    let opts = sqlx::sqlite::SqliteConnectOptions::from_str(u).map_err(|e| e.to_string())?;
-    if u.contains(":memory:") || u.contains("mode=memory") {
-        return Ok(());
-    }
-    let file = opts.get_filename();
-    if file.as_os_str().is_empty() {
-        return Err(
-            "names no file: use sqlite://path/to/todo.db?mode=rwc (or sqlite::memory:)".into(),
-        );
-    }
-    if !u.contains("mode=rwc") && !file.exists() {
-        return Err(format!(
-            "{} does not exist (add ?mode=rwc to create it)",
-            file.display()
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

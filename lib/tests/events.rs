@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{app, call};
+use support::{app, call, create};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -48,15 +48,7 @@ async fn every_change_reaches_the_audit_log_in_order() {
     for (url, _dir) in backends().await {
         let state = support::state(support::stores(&url).await);
         let app = app(&state);
-        let (_, t) = call(
-            &app,
-            "POST",
-            "/api/tasks",
-            Some(json!({"title": "audited"})),
-            &[],
-        )
-        .await;
-        let id = t["id"].as_str().expect("id").to_string();
+        let id = create(&app, json!({"title": "audited"})).await;
         call(
             &app,
             "PATCH",
@@ -139,8 +131,7 @@ async fn completing_by_patch_is_a_completion_for_every_consumer() {
     for (url, _dir) in backends().await {
         let state = support::state(support::stores(&url).await);
         let app = app(&state);
-        let (_, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": "water plants", "recurrence_rule": "daily", "due_date": "2026-12-01T09:00:00Z"})), &[]).await;
-        let id = t["id"].as_str().expect("id").to_string();
+        let id = create(&app, json!({"title": "water plants", "recurrence_rule": "daily", "due_date": "2026-12-01T09:00:00Z"})).await;
         let (s, done) = call(
             &app,
             "PATCH",
@@ -275,8 +266,11 @@ async fn instants_past_year_9999_are_refused_and_never_stored() {
         let (_, all) = call(&app, "GET", "/api/tasks", None, &[]).await;
         assert_eq!(all["total"], 0, "{url}: nothing written");
 
-        let (_, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": "y", "recurrence_rule": "yearly", "due_date": "9999-06-01T09:00:00Z"})), &[]).await;
-        let id = t["id"].as_str().expect("id").to_string();
+        let id = create(
+            &app,
+            json!({"title": "y", "recurrence_rule": "yearly", "due_date": "9999-06-01T09:00:00Z"}),
+        )
+        .await;
         let (s, v) = call(
             &app,
             "PATCH",
@@ -320,15 +314,7 @@ async fn concurrent_changes_to_one_task_all_land_without_if_match() {
     for (url, _dir) in backends().await {
         let state = support::state(support::stores(&url).await);
         let app = app(&state);
-        let (_, t) = call(
-            &app,
-            "POST",
-            "/api/tasks",
-            Some(json!({"title": "busy"})),
-            &[],
-        )
-        .await;
-        let id = t["id"].as_str().expect("id").to_string();
+        let id = create(&app, json!({"title": "busy"})).await;
         let mut all = Vec::new();
         for i in 0..40 {
             let (app, id) = (app.clone(), id.clone());
@@ -577,8 +563,7 @@ async fn redelivered_replayed_and_reordered_events_change_nothing() {
     for (url, _dir) in backends().await {
         let state = support::state(support::stores(&url).await);
         let app = app(&state);
-        let (_, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": "weekly review", "recurrence_rule": "weekly", "due_date": "2026-12-04T16:00:00+01:00", "timezone": "Europe/Paris"})), &[]).await;
-        let id = t["id"].as_str().expect("id").to_string();
+        let id = create(&app, json!({"title": "weekly review", "recurrence_rule": "weekly", "due_date": "2026-12-04T16:00:00+01:00", "timezone": "Europe/Paris"})).await;
         call(
             &app,
             "POST",

@@ -41,7 +41,7 @@ pub struct SqliteTaskStore {
 impl SqliteTaskStore {
     /// Opens (creating if needed, when the URL says `mode=rwc`) and migrates the database.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_memory = in_memory(url);
         let opts = SqliteConnectOptions::from_str(url)?
             .journal_mode(if in_memory {
                 SqliteJournalMode::Memory
@@ -55,7 +55,7 @@ impl SqliteTaskStore {
         let dir = opts
             .get_filename()
             .parent()
-            .filter(|d| !in_memory && url.contains("mode=rwc") && !d.as_os_str().is_empty());
+            .filter(|d| !in_memory && creates(url) && !d.as_os_str().is_empty());
         if let Some(dir) = dir {
             std::fs::create_dir_all(dir).map_err(|e| {
                 StoreError::Setup(format!("creating the directory {}: {e}", dir.display()))
@@ -126,6 +126,39 @@ impl SqliteTaskStore {
 }
 
 /// Holds an exclusive lock on `path` until dropped.
+/// Whether a SQLite URL names an in-memory database.
+fn in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Whether a SQLite URL asks for its file to be created (`mode=rwc`).
+fn creates(url: &str) -> bool {
+    url.contains("mode=rwc")
+}
+
+/// The configuration's check of a SQLite URL: it must name a file (or `:memory:`); without
+/// `mode=rwc` the file must exist, since it will not be created (with it, the file and its
+/// directory are created by [`SqliteTaskStore::connect`]).
+pub fn check_url(url: &str) -> Result<(), String> {
+    let opts = SqliteConnectOptions::from_str(url).map_err(|e| e.to_string())?;
+    if in_memory(url) {
+        return Ok(());
+    }
+    let file = opts.get_filename();
+    if file.as_os_str().is_empty() {
+        return Err(
+            "names no file: use sqlite://path/to/todo.db?mode=rwc (or sqlite::memory:)".into(),
+        );
+    }
+    if !creates(url) && !file.exists() {
+        return Err(format!(
+            "{} does not exist (add ?mode=rwc to create it)",
+            file.display()
+        ));
+    }
+    Ok(())
+}
+
 async fn migration_lock(path: &std::path::Path) -> Result<std::fs::File, StoreError> {
     let path = path.to_path_buf();
     let io =

@@ -123,6 +123,13 @@ pub async fn call(
     )
 }
 
+/// Creates a task through `app` (asserting 201) and returns its id.
+pub async fn create(app: &axum::Router, body: Value) -> String {
+    let (s, t) = call(app, "POST", "/api/tasks", Some(body), &[]).await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    t["id"].as_str().expect("id").to_string()
+}
+
 /// The all-in-one router over `state`.
 pub fn app(state: &AppState) -> axum::Router {
     let mut routes = axum::Router::new();
