@@ -212,9 +212,7 @@ async fn completing_by_patch_is_a_completion_for_every_consumer() {
         assert_eq!(series["total"], 2, "{url}: reopening creates nothing");
 
         // Created already completed: a completion too.
-        let (s, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": "done at birth", "status": "completed", "recurrence_rule": "daily", "due_date": "2027-01-01T09:00:00Z"})), &[]).await;
-        assert_eq!(s, StatusCode::CREATED, "{t}");
-        let born = t["id"].as_str().expect("id").to_string();
+        let born = create(&app, json!({"title": "done at birth", "status": "completed", "recurrence_rule": "daily", "due_date": "2027-01-01T09:00:00Z"})).await;
         state.relay.pass().await.expect("relay");
         state.relay.pass().await.expect("relay");
         assert_eq!(
