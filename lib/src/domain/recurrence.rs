@@ -118,24 +118,87 @@ impl RecurrenceRule {
     /// `None` when the rule has ended (past UNTIL). COUNT is not applied here: the caller counts
     /// occurrences (a series whose due dates were moved, or that restarted at a completion, has
     /// had other instances than the rule's from `series_start`).
+    ///
+    /// The rule is expanded on wall-clock time (the series start's local date and time, with no
+    /// zone), and each wall-clock occurrence is then placed in `tz` as RFC 5545 §3.3.5 says: a
+    /// time that occurs twice is the first of the two, and a time that does not occur (a DST
+    /// gap) is read with the UTC offset before the gap, so 02:30 on the night New York springs
+    /// forward is 03:30, and midnight on the night Santiago springs forward is 01:00 — the day
+    /// is kept, never skipped. UNTIL (always UTC) is applied to the placed times.
     pub fn next_after(
         &self,
         series_start: DateTime<Utc>,
         tz: chrono_tz::Tz,
         after: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        let start = series_start.with_timezone(&rrule::Tz::Tz(tz));
-        let without_count: Vec<&str> = self
-            .rrule
-            .split(';')
-            .filter(|p| !p.trim().to_ascii_uppercase().starts_with("COUNT="))
-            .collect();
-        let rule = RRule::<Unvalidated>::from_str(&without_count.join(";")).ok()?;
-        let set: RRuleSet = rule.build(start).ok()?;
-        // `after` is inclusive in the rule engine; a strictly later occurrence is wanted.
-        let after_local = (after + chrono::Duration::seconds(1)).with_timezone(&rrule::Tz::Tz(tz));
-        let found = set.after(after_local).all(1);
-        found.dates.first().map(|d| d.with_timezone(&Utc))
+        let mut until = None;
+        let mut parts = Vec::new();
+        for part in self.rrule.split(';') {
+            let upper = part.trim().to_ascii_uppercase();
+            if upper.starts_with("COUNT=") {
+                continue;
+            }
+            if let Some(u) = upper.strip_prefix("UNTIL=") {
+                until = Some(parse_until(u)?);
+                continue;
+            }
+            parts.push(part);
+        }
+        let rule = RRule::<Unvalidated>::from_str(&parts.join(";")).ok()?;
+        let floating = |t: DateTime<Utc>| -> Option<DateTime<rrule::Tz>> {
+            rrule::Tz::UTC
+                .from_local_datetime(&t.with_timezone(&tz).naive_local())
+                .single()
+        };
+        let set: RRuleSet = rule.build(floating(series_start)?).ok()?;
+        // Wall-clock order and real order differ by at most the largest change of a zone's
+        // offset (a day, when Samoa crossed the date line): start looking that much earlier,
+        // and take the first occurrence, in the rule's order, that is really after `after`.
+        let from = floating(after)? - chrono::Duration::hours(26);
+        for wall in set.after(from).into_iter().take(MAX_CANDIDATES) {
+            let at = place(tz, wall.naive_utc())?;
+            if until.is_some_and(|u| at > u) {
+                return None;
+            }
+            if at > after {
+                return Some(at);
+            }
+        }
+        None
+    }
+}
+
+/// Occurrences looked at for one next one: a day and a bit of an hourly rule is about 30.
+const MAX_CANDIDATES: usize = 400;
+
+/// An RRULE's UNTIL value (checked at parse time to be `YYYYMMDDTHHMMSSZ`).
+fn parse_until(v: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(v.trim_end_matches('Z'), "%Y%m%dT%H%M%S")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+/// A wall-clock time in `tz`, as RFC 5545 §3.3.5 reads it: the earlier of two, and inside a
+/// gap, with the UTC offset in force just before the gap.
+pub fn place(tz: chrono_tz::Tz, wall: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
+    use chrono::offset::LocalResult;
+    match tz.from_local_datetime(&wall) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
+        LocalResult::None => {
+            // Step back to the last wall-clock time before the gap (gaps are whole quarter
+            // hours, and at most a day long) and read `wall` with that time's offset.
+            let quarter = chrono::Duration::minutes(15);
+            let mut probe = wall;
+            for _ in 0..(4 * 26) {
+                probe -= quarter;
+                if let Some(before) = tz.from_local_datetime(&probe).earliest() {
+                    let offset = chrono::Offset::fix(before.offset());
+                    return Some((wall - offset).and_utc());
+                }
+            }
+            None
+        }
     }
 }
 
@@ -319,6 +382,75 @@ mod tests {
                 local_to_utc(New_York, 2026, 3, day, 9, 0).expect("time")
             );
         }
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("test datetime")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_day_whose_midnight_does_not_exist_keeps_its_occurrence() {
+        // Santiago springs forward at midnight on 2026-09-06 (00:00 -04 becomes 01:00 -03).
+        let tz = chrono_tz::America::Santiago;
+        let r = RecurrenceRule::parse("daily").expect("valid");
+        let start = utc("2026-09-05T04:00:00Z"); // 00:00 local
+        let next = r.next_after(start, tz, start).expect("next");
+        assert_eq!(
+            next,
+            utc("2026-09-06T04:00:00Z"),
+            "01:00 local, not a day later"
+        );
+        let after = r.next_after(start, tz, next).expect("after");
+        assert_eq!(after, utc("2026-09-07T03:00:00Z"), "midnight again");
+    }
+
+    #[test]
+    fn times_in_a_gap_or_a_fold_are_placed_as_rfc_5545_says() {
+        // New York: 02:30 does not exist on 2026-03-08 (read as 03:30 EDT); 01:30 happens
+        // twice on 2026-11-01 (the first, EDT, is meant).
+        let r = RecurrenceRule::parse("daily").expect("valid");
+        let start = local_to_utc(New_York, 2026, 3, 7, 2, 30).expect("time");
+        assert_eq!(
+            r.next_after(start, New_York, start),
+            Some(utc("2026-03-08T07:30:00Z"))
+        );
+        let start = local_to_utc(New_York, 2026, 10, 31, 1, 30).expect("time");
+        assert_eq!(
+            r.next_after(start, New_York, start),
+            Some(utc("2026-11-01T05:30:00Z"))
+        );
+        // An hourly rule through the gap: 01:00 EST, then 03:00 EDT (02:00 read as 03:00),
+        // then 04:00 EDT; nothing twice.
+        let r = RecurrenceRule::parse("FREQ=HOURLY").expect("valid");
+        let start = utc("2026-03-08T06:00:00Z");
+        let second = r.next_after(start, New_York, start).expect("second");
+        let third = r.next_after(start, New_York, second).expect("third");
+        assert_eq!(
+            (second, third),
+            (utc("2026-03-08T07:00:00Z"), utc("2026-03-08T08:00:00Z"))
+        );
+        // Samoa skipped 2011-12-30 altogether: a daily series goes from the 29th to the 31st.
+        let apia = chrono_tz::Pacific::Apia;
+        let r = RecurrenceRule::parse("daily").expect("valid");
+        let start = utc("2011-12-29T19:00:00Z"); // 09:00 -10
+        let next = r.next_after(start, apia, start).expect("next");
+        assert_eq!(next, utc("2011-12-30T19:00:00Z"), "09:00 +14 on the 31st");
+        assert_eq!(
+            r.next_after(start, apia, next),
+            Some(utc("2011-12-31T19:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn until_is_a_moment_not_a_wall_clock_time() {
+        // 09:00 in New York is 14:00 UTC: an UNTIL of 12:00 UTC on the 3rd excludes the 3rd.
+        let r = RecurrenceRule::parse("FREQ=DAILY;UNTIL=20260103T120000Z").expect("valid");
+        let start = local_to_utc(New_York, 2026, 1, 1, 9, 0).expect("time");
+        let second = r.next_after(start, New_York, start).expect("second");
+        assert_eq!(second, utc("2026-01-02T14:00:00Z"));
+        assert_eq!(r.next_after(start, New_York, second), None);
     }
 
     #[test]

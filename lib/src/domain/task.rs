@@ -632,12 +632,17 @@ impl Task {
         }
         // The reminder keeps its distance from the occurrence's time: its due date, or without
         // one, the completion the series went on from (in whole seconds, like the rule engine).
-        let reference = self
-            .due_date
-            .unwrap_or_else(|| chrono::SubsecRound::trunc_subsecs(completed_at, 0));
+        // Without a due date the distance is only a lead, never a delay: a reminder that was
+        // still ahead when the task was completed early would otherwise come after the new
+        // occurrence's due date (it reminds at that due date instead).
+        let lead = |r: DateTime<Utc>| match self.due_date {
+            Some(due) => due - r,
+            None => (chrono::SubsecRound::trunc_subsecs(completed_at, 0) - r)
+                .max(chrono::Duration::zero()),
+        };
         let reminder_at = self
             .reminder_at
-            .and_then(|r| next_due.checked_sub_signed(reference - r))
+            .and_then(|r| next_due.checked_sub_signed(lead(r)))
             .filter(time::in_range);
         Some(Task {
             id,
@@ -1099,8 +1104,20 @@ mod tests {
             .next_occurrence(TaskId::new(), t("2026-11-27T19:30:01Z"))
             .expect("next");
         assert_eq!(next.due_date, Some(t("2026-11-28T19:30:00Z")));
-        // An hour and a half after the completion before; as long after the new due date now.
-        assert_eq!(next.reminder_at, Some(t("2026-11-28T21:00:00Z")));
+        // The reminder was still ahead at the early completion: it does not come after the new
+        // due date, it reminds at it.
+        assert_eq!(next.reminder_at, Some(t("2026-11-28T19:30:00Z")));
+
+        // A reminder that had already passed keeps its lead on the next due date.
+        let mut input = new_task("journal");
+        input.recurrence_rule = Some(RecurrenceRule::parse("daily").expect("rule"));
+        input.reminder_at = Some(t("2026-11-27T19:10:00Z"));
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        task.toggle_complete(t("2026-11-27T19:30:00Z"));
+        let next = task
+            .next_occurrence(TaskId::new(), t("2026-11-27T19:30:01Z"))
+            .expect("next");
+        assert_eq!(next.reminder_at, Some(t("2026-11-28T19:10:00Z")));
     }
 
     /// Completes `task` at `at` and returns its next occurrence, if any.
