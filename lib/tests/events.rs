@@ -849,7 +849,11 @@ async fn on_task_event_answers_by_daprs_delivery_contract() {
     let mut unknown = good.clone();
     unknown["type"] = json!("task.exploded");
     unknown["id"] = json!(uuid::Uuid::now_v7().to_string());
-    for bad in [json!({"not": "an event"}), unknown, json!([1, 2])] {
+    // A NUL anywhere: PostgreSQL could never store it, so it would be retried forever.
+    let mut nul = good.clone();
+    nul["id"] = json!(uuid::Uuid::now_v7().to_string());
+    nul["data"]["payload"]["title"] = json!("a\u{0}b");
+    for bad in [json!({"not": "an event"}), unknown, nul, json!([1, 2])] {
         let (s, v) = call(&f, "POST", "/events/task-events", Some(bad.clone()), &[]).await;
         assert_eq!(
             (s, v["status"].as_str()),

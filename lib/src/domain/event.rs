@@ -253,6 +253,15 @@ impl IncomingEvent {
             },
             _ => return Err(bad("missing data")),
         };
+        // No event of ours carries a NUL character, and PostgreSQL cannot store one (in `text`
+        // or `jsonb`): such an event would fail every delivery and hold back its partition.
+        if contains_nul(ce)
+            || data
+                .iter()
+                .any(|(k, v)| k.contains('\0') || contains_nul(v))
+        {
+            return Err(bad("contains a NUL character"));
+        }
         let task_id = data
             .get("task_id")
             .and_then(Value::as_str)
@@ -286,6 +295,16 @@ impl IncomingEvent {
                 .cloned()
                 .unwrap_or(Value::Object(Default::default())),
         })
+    }
+}
+
+/// Whether any string in `v`, key or value, has a NUL character.
+fn contains_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
     }
 }
 
@@ -446,6 +465,33 @@ mod tests {
             (ev.id, EventType::Deleted, task.id)
         );
         assert_eq!(back.owner, "local");
+    }
+
+    #[test]
+    fn an_event_with_a_nul_character_is_refused() {
+        let now = crate::domain::time::now();
+        let input = NewTask {
+            title: Some(TaskTitle::parse("x").expect("valid")),
+            ..NewTask::default()
+        };
+        let task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        let mut ce = DomainEvent::created(&task, "create-task", now).to_cloudevent();
+        assert!(IncomingEvent::from_cloudevent(&ce).is_ok());
+        ce["data"]["payload"]["tags"] = serde_json::json!(["ok", "n\u{0}l"]);
+        assert!(IncomingEvent::from_cloudevent(&ce).is_err());
+        // Also when `data` is JSON text (read only with the NUL left out).
+        for (title, readable) in [("a", true), ("a\\u0000", false)] {
+            let text = format!(
+                r#"{{"task_id":"{}","payload":{{"title":"{title}"}}}}"#,
+                task.id
+            );
+            ce["data"] = Value::String(text);
+            assert_eq!(
+                IncomingEvent::from_cloudevent(&ce).is_ok(),
+                readable,
+                "{title}"
+            );
+        }
     }
 
     #[test]
