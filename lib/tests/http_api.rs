@@ -234,6 +234,72 @@ async fn oversized_and_non_json_bodies_are_refused() {
         .expect("req");
     let (s, _, _) = api.send(req).await;
     assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // Compressed bodies, or JSON declared in another charset, are refused rather than misread.
+    for (name, value, says) in [
+        ("content-encoding", "gzip", "Content-Encoding"),
+        ("content-encoding", "bogus", "Content-Encoding"),
+        ("content-type", "application/json; charset=latin1", "UTF-8"),
+        (
+            "content-type",
+            "application/json;charset=\"UTF-16\"",
+            "UTF-8",
+        ),
+    ] {
+        let mut req = Request::post("/api/tasks");
+        if name != "content-type" {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req
+            .header(name, value)
+            .body(Body::from(r#"{"title":"x"}"#))
+            .expect("req");
+        let (s, _, v) = api.send(req).await;
+        assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{name}: {value}");
+        assert!(v["detail"].as_str().expect("detail").contains(says), "{v}");
+    }
+    assert_eq!(api.total().await, 0);
+    for (name, value) in [
+        ("content-type", "application/json; charset=UTF-8"),
+        ("content-encoding", "identity"),
+    ] {
+        let req = Request::post("/api/tasks")
+            .header("content-type", "application/json")
+            .header(name, value)
+            .body(Body::from(r#"{"title":"x"}"#))
+            .expect("req");
+        assert_eq!(
+            api.send(req).await.0,
+            StatusCode::CREATED,
+            "{name}: {value}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_of_many_errors_gets_a_short_answer() {
+    let api = Api::new().await;
+    let tags = vec![json!(1); 20_000];
+    let body = json!({"title": "x", "tags": tags}).to_string();
+    let req = Request::post("/api/tasks")
+        .header("content-type", "application/json")
+        .body(Body::from(body.clone()))
+        .expect("req");
+    let app = api.for_route(&Method::POST, "/api/tasks");
+    let resp = app.oneshot(req).await.expect("resp");
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    assert!(
+        bytes.len() < body.len(),
+        "the answer ({} bytes) is smaller than the request ({} bytes)",
+        bytes.len(),
+        body.len()
+    );
+    let v: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(field_errors(&v).len(), tasks::domain::REPORTED_ERRORS);
+    assert!(
+        v["detail"].as_str().expect("detail").contains(" more"),
+        "{v}"
+    );
     assert_eq!(api.total().await, 0);
 }
 
@@ -644,6 +710,11 @@ async fn the_ui_is_served_to_get_and_head_only() {
         (Method::DELETE, "/", StatusCode::METHOD_NOT_ALLOWED),
         (Method::PUT, "/activity", StatusCode::METHOD_NOT_ALLOWED),
         (Method::POST, "/index.html", StatusCode::METHOD_NOT_ALLOWED),
+        // The service's own paths are never pages, in whatever spelling.
+        (Method::GET, "/API/TASKS", StatusCode::NOT_FOUND),
+        (Method::GET, "//api/tasks", StatusCode::NOT_FOUND),
+        (Method::GET, "/dapr/subscribe", StatusCode::NOT_FOUND),
+        (Method::GET, "/openapi.json/", StatusCode::NOT_FOUND),
     ] {
         let resp = app
             .clone()
@@ -657,6 +728,13 @@ async fn the_ui_is_served_to_get_and_head_only() {
             .await
             .expect("resp");
         assert_eq!(resp.status(), want, "{method} {path}");
+        if want != StatusCode::OK {
+            assert_eq!(
+                resp.headers()[header::CONTENT_TYPE],
+                "application/json",
+                "{method} {path}"
+            );
+        }
         if want == StatusCode::METHOD_NOT_ALLOWED {
             assert_eq!(resp.headers()[header::ALLOW], "GET, HEAD");
         }

@@ -41,6 +41,9 @@ impl FieldError {
 #[error("{}", self.summary())]
 pub struct ValidationErrors(pub Vec<FieldError>);
 
+/// How many field errors a response lists one by one.
+pub const REPORTED_ERRORS: usize = 20;
+
 impl ValidationErrors {
     /// Adds one field error.
     pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
@@ -57,13 +60,26 @@ impl ValidationErrors {
         if self.0.is_empty() { Ok(()) } else { Err(self) }
     }
 
-    /// One line naming every rejected field, e.g. `title: must not be empty; priority: ...`.
+    /// One line naming the rejected fields, e.g. `title: must not be empty; priority: ...`,
+    /// the first [`REPORTED_ERRORS`] of them and how many more.
     pub fn summary(&self) -> String {
-        self.0
+        let mut line = self
+            .reported()
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
-            .join("; ")
+            .join("; ");
+        let more = self.0.len().saturating_sub(REPORTED_ERRORS);
+        if more > 0 {
+            line.push_str(&format!("; and {more} more"));
+        }
+        line
+    }
+
+    /// The errors worth reporting one by one: a body of 30,000 bad tags is refused with a
+    /// few reasons, not with a response fifty times its size.
+    pub fn reported(&self) -> &[FieldError] {
+        &self.0[..self.0.len().min(REPORTED_ERRORS)]
     }
 }
 

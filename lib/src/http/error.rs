@@ -64,9 +64,9 @@ pub enum ApiError {
     /// 408: the body did not arrive in time.
     #[error("request timeout")]
     RequestTimeout(u64),
-    /// 415: not JSON.
+    /// 415: not JSON, not UTF-8, or compressed (the reason).
     #[error("unsupported media type")]
-    UnsupportedMediaType,
+    UnsupportedMediaType(&'static str),
     /// 503: the database (or the Dapr state store) is unreachable.
     #[error("service unavailable")]
     Unavailable(#[source] StoreError),
@@ -113,7 +113,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -139,7 +139,7 @@ impl ApiError {
             ApiError::RequestTimeout(secs) => {
                 format!("the request body did not arrive within {secs} s")
             }
-            ApiError::UnsupportedMediaType => "Content-Type must be application/json".into(),
+            ApiError::UnsupportedMediaType(why) => (*why).into(),
             ApiError::Unavailable(StoreError::Remote(_)) => {
                 "the state store is unavailable; retry shortly".into()
             }
@@ -147,14 +147,14 @@ impl ApiError {
             ApiError::Internal(_) => "internal server error".into(),
         };
         let errors = match self {
-            ApiError::Validation(v) => {
-                v.0.iter()
-                    .map(|e| FieldErrorBody {
-                        field: e.field.clone(),
-                        message: e.message.clone(),
-                    })
-                    .collect()
-            }
+            ApiError::Validation(v) => v
+                .reported()
+                .iter()
+                .map(|e| FieldErrorBody {
+                    field: e.field.clone(),
+                    message: e.message.clone(),
+                })
+                .collect(),
             _ => Vec::new(),
         };
         ErrorBody { detail, errors }

@@ -20,9 +20,23 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
             let ct = ct.to_str().unwrap_or_default().to_ascii_lowercase();
-            let essence = ct.split(';').next().unwrap_or_default().trim();
+            let mut params = ct.split(';');
+            let essence = params.next().unwrap_or_default().trim();
             if essence != "application/json" && !essence.ends_with("+json") {
-                return Err(ApiError::UnsupportedMediaType);
+                return Err(ApiError::UnsupportedMediaType(
+                    "Content-Type must be application/json",
+                ));
+            }
+            // JSON is UTF-8 (RFC 8259): a body declared in another charset is not read as if
+            // it were.
+            let charset = params
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| k.trim() == "charset")
+                .map(|(_, v)| v.trim().trim_matches('"'));
+            if charset.is_some_and(|c| c != "utf-8" && c != "utf8") {
+                return Err(ApiError::UnsupportedMediaType(
+                    "JSON bodies must be UTF-8 (charset=utf-8 or none)",
+                ));
             }
         }
         let (parts, body) = req.into_parts();

@@ -63,6 +63,19 @@ async fn read_body_within(
     body: axum::body::Body,
     deadline: Duration,
 ) -> Result<bytes::Bytes, ApiError> {
+    // Bodies are taken as sent: a compressed one would be read as garbage (or, with a bogus
+    // encoding named, read as if none were).
+    if let Some(enc) = headers.get(header::CONTENT_ENCODING) {
+        let identity = enc.to_str().is_ok_and(|e| {
+            e.split(',')
+                .all(|e| e.trim().eq_ignore_ascii_case("identity"))
+        });
+        if !identity {
+            return Err(ApiError::UnsupportedMediaType(
+                "Content-Encoding is not supported; send the body uncompressed",
+            ));
+        }
+    }
     let limit = body_limit();
     let declared = headers
         .get(header::CONTENT_LENGTH)

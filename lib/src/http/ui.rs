@@ -15,7 +15,7 @@ use super::error::ApiError;
 /// here unless unknown (JSON 404).
 pub async fn serve_ui(root: PathBuf, req: Request) -> Response {
     let path = req.uri().path().to_string();
-    if path.starts_with("/api/") || path == "/api" {
+    if is_service_path(&path) {
         return ApiError::RouteNotFound.into_response();
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -25,7 +25,12 @@ pub async fn serve_ui(root: PathBuf, req: Request) -> Response {
         return resp;
     }
     if !root.join("index.html").is_file() {
-        return ui_missing_page(&root);
+        let status = if path == "/" {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        return (status, ui_missing_page(&root)).into_response();
     }
     let rel = path.trim_start_matches('/');
     let Some(rel) = safe_relative(rel) else {
@@ -67,6 +72,20 @@ pub async fn serve_ui(root: PathBuf, req: Request) -> Response {
     }
 }
 
+/// Paths of the service's own (JSON) routes, in any case and however many slashes lead or
+/// trail: an unknown one is a JSON 404, never a web page a client would choke on.
+fn is_service_path(path: &str) -> bool {
+    let first = path
+        .split('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    matches!(
+        first.as_str(),
+        "api" | "dapr" | "events" | "cron" | "health" | "openapi.json" | "docs" | "redoc"
+    ) || path.starts_with("//")
+}
+
 /// A request path as a relative path with no `..`, root or prefix components.
 fn safe_relative(rel: &str) -> Option<PathBuf> {
     let p = Path::new(rel);
@@ -81,7 +100,7 @@ fn safe_relative(rel: &str) -> Option<PathBuf> {
     Some(out)
 }
 
-fn ui_missing_page(root: &Path) -> Response {
+fn ui_missing_page(root: &Path) -> Html<String> {
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Todo</title></head>\
          <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\"><h1>Todo API is running</h1>\
@@ -91,12 +110,30 @@ fn ui_missing_page(root: &Path) -> Response {
          </body></html>",
         root.display()
     );
-    (StatusCode::OK, Html(body)).into_response()
+    Html(body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_services_own_paths_are_never_pages() {
+        for p in [
+            "/api",
+            "/API/TASKS",
+            "//api/tasks",
+            "/dapr/subscribe",
+            "/openapi.json/",
+            "/Docs/x",
+            "/health/",
+        ] {
+            assert!(is_service_path(p), "{p}");
+        }
+        for p in ["/", "/tasks", "/activity", "/_next/static/a.js", "/apix"] {
+            assert!(!is_service_path(p), "{p}");
+        }
+    }
 
     #[test]
     fn traversal_is_refused() {
