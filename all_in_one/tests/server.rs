@@ -284,6 +284,24 @@ async fn any_origin_is_allowed_when_asked() {
             .map(|v| v.as_bytes()),
         Some(&b"*"[..])
     );
+    // A cross-origin client can read where a created task lives.
+    let resp = reqwest::Client::new()
+        .post(server.url("/api/tasks"))
+        .header("origin", "https://elsewhere.example")
+        .json(&serde_json::json!({"title": "from afar"}))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(resp.status(), 201);
+    let exposed = resp
+        .headers()
+        .get("access-control-expose-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for h in ["location", "etag", "x-request-id", "idempotent-replayed"] {
+        assert!(exposed.contains(h), "{h} in {exposed}");
+    }
 }
 
 #[tokio::test]

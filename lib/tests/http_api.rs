@@ -126,6 +126,19 @@ async fn create_returns_201_with_defaults_location_and_etag() {
     );
     assert!(v["created_at"].as_str().expect("time").ends_with('Z'));
     assert!(h.contains_key("x-request-id"));
+
+    // A client's request id is echoed when it is a sensible one, replaced when it is not.
+    let long = "r".repeat(10_000);
+    for (given, kept) in [("req-42", true), (long.as_str(), false), ("a b", false)] {
+        let req = Request::get("/api/tasks")
+            .header("x-request-id", given)
+            .body(Body::empty())
+            .expect("req");
+        let (_, h, _) = api.send(req).await;
+        let echoed = h["x-request-id"].to_str().expect("ascii");
+        assert_eq!(echoed == given, kept, "{given:.20}");
+        assert!(!echoed.is_empty() && echoed.len() <= 128);
+    }
 }
 
 #[tokio::test]

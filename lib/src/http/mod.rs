@@ -199,6 +199,24 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
+/// Longest client-given request id kept (a UUID is 36).
+const MAX_REQUEST_ID: usize = 128;
+
+/// A client's `x-request-id` is kept when it is 1-128 visible ASCII characters; otherwise it
+/// is replaced by a generated one (it is echoed back and written to every log line).
+async fn drop_unfit_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
+    let fit = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        (1..=MAX_REQUEST_ID).contains(&b.len()) && b.iter().all(u8::is_ascii_graphic)
+    };
+    let headers = req.headers_mut();
+    let all: Vec<HeaderValue> = headers.get_all("x-request-id").iter().cloned().collect();
+    if all.len() > 1 || all.first().is_some_and(|v| !fit(v)) {
+        headers.remove("x-request-id");
+    }
+    req
+}
+
 /// Wraps `routes` (one function's, or several merged) into a complete service: `GET /health`,
 /// JSON 404/405, the body limit, request ids (`x-request-id`, generated when absent and echoed),
 /// a tracing span per request carrying the request id and `traceparent`, and CORS when asked.
@@ -241,7 +259,8 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
         .layer(DefaultBodyLimit::max(limit))
         .layer(trace)
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_unfit_request_id));
     if !opts.cors_origins.is_empty() {
         // The configuration has checked the origins (`*` comes alone).
         let allow = if opts.cors_origins.iter().any(|o| o == "*") {
@@ -268,8 +287,15 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
                     header::IF_MATCH,
                     HeaderName::from_static("idempotency-key"),
                     HeaderName::from_static("traceparent"),
+                    HeaderName::from_static("x-request-id"),
                 ])
-                .expose_headers([header::ETAG, HeaderName::from_static("x-request-id")])
+                .expose_headers([
+                    header::ETAG,
+                    header::LOCATION,
+                    header::RETRY_AFTER,
+                    HeaderName::from_static("x-request-id"),
+                    HeaderName::from_static("idempotent-replayed"),
+                ])
                 .max_age(Duration::from_secs(600)),
         );
     }
