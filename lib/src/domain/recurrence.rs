@@ -227,6 +227,19 @@ fn rfc5545_checks(body: &str) -> Result<String, String> {
             ));
         }
     }
+    if let Some(until) = get("UNTIL")
+        && until < "19000101T000000Z"
+    {
+        return Err(format!("UNTIL must be in 1900 or later (got {until})"));
+    }
+    // RFC 5545: BYSETPOS picks among the set another BYxxx part makes.
+    if get("BYSETPOS").is_some()
+        && !parts
+            .iter()
+            .any(|(k, _)| k.starts_with("BY") && *k != "BYSETPOS")
+    {
+        return Err("BYSETPOS needs another BYxxx part (such as BYDAY) to choose from".into());
+    }
     let freq = get("FREQ").unwrap_or_default();
     if let Some(days) = get("BYDAY")
         && !matches!(freq, "MONTHLY" | "YEARLY")
@@ -491,6 +504,8 @@ mod tests {
             ("FREQ=MONTHLY;BYMONTHDAY=0", "BYMONTHDAY values"),
             ("FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY values"),
             ("FREQ=YEARLY;BYSETPOS=0;BYDAY=MO", "BYSETPOS values"),
+            ("FREQ=MONTHLY;BYSETPOS=1", "BYSETPOS needs another"),
+            ("FREQ=DAILY;UNTIL=18991231T000000Z", "1900 or later"),
         ] {
             let e = RecurrenceRule::parse(rule).expect_err(rule);
             assert!(e.message.contains(says), "{rule}: {}", e.message);
