@@ -44,8 +44,9 @@ pub struct Wiring {
     pub list_cache_bytes: usize,
 }
 
-/// Builds the handlers' state from the stores: in-process events and idempotency records when
-/// there is no sidecar, Dapr pub/sub and state store when there is one.
+/// Builds the handlers' state from the stores: in-process events and idempotency records (in
+/// the database when it is shared, PostgreSQL; in memory for SQLite) when there is no sidecar,
+/// Dapr pub/sub and state store when there is one.
 pub fn assemble(stores: Stores, wiring: Wiring) -> AppState {
     let signal = Arc::new(Notify::new());
     let tasks = TaskService::new(stores.tasks, wiring.source, signal.clone())
@@ -66,7 +67,10 @@ pub fn assemble(stores: Stores, wiring: Wiring) -> AppState {
             Some(d) => (Arc::new(d.clone()), Arc::new(d.clone())),
             None => (
                 Arc::new(InProcessPublisher::new(consumers.clone())),
-                Arc::new(MemoryIdempotencyStore::default()),
+                stores
+                    .idempotency
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(MemoryIdempotencyStore::default())),
             ),
         };
     let relay = Relay::new(stores.events.clone(), publisher, signal);

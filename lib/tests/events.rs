@@ -896,6 +896,7 @@ async fn on_task_event_answers_by_daprs_delivery_contract() {
     let broken = support::state(tasks::storage::Stores {
         tasks: lite.clone(),
         events: lite.clone(),
+        idempotency: None,
     });
     lite.close().await;
     let mut again = good.clone();

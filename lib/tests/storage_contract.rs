@@ -1231,3 +1231,97 @@ async fn only_the_relays_bookkeeping_commits_without_waiting_for_the_flush() {
         "relay bookkeeping"
     );
 }
+
+#[tokio::test]
+async fn idempotency_keys_are_shared_by_replicas_on_postgresql() {
+    // Two processes on one PostgreSQL database and no Dapr state store: a retry that reaches the
+    // other replica must replay the first answer, not act again (each used to keep its keys in
+    // its own memory: a retried completion toggled the task back).
+    use axum::http::StatusCode;
+    use serde_json::json;
+    use tasks::ports::{IdempotencyStore, StoredResponse};
+    let Some(url) = support::pg_url().await else {
+        return;
+    };
+    let (a, b) = (support::stores(&url).await, support::stores(&url).await);
+    let (sa, sb) = (
+        a.idempotency.clone().expect("database records"),
+        b.idempotency.clone().expect("database records"),
+    );
+    let rec = |fp: &str| StoredResponse {
+        fingerprint: fp.into(),
+        status: None,
+        headers: vec![],
+        body: String::new(),
+    };
+    assert!(sa.create("k", &rec("a"), 60).await.expect("create"));
+    assert!(!sb.create("k", &rec("b"), 60).await.expect("create"));
+    assert_eq!(
+        sb.get("k").await.expect("get").map(|r| r.fingerprint),
+        Some("a".into())
+    );
+    sb.delete("k").await.expect("delete");
+    assert!(sa.get("k").await.expect("get").is_none());
+    assert!(sa.create("brief", &rec("a"), 0).await.expect("create"));
+    assert!(sb.get("brief").await.expect("get").is_none(), "expired");
+    assert!(
+        sb.create("brief", &rec("b"), 60).await.expect("create"),
+        "an expired key is free"
+    );
+
+    let (app_a, app_b) = (
+        support::app(&support::state(a)),
+        support::app(&support::state(b)),
+    );
+    let id = support::create(&app_a, json!({"title": "once"})).await;
+    let path = format!("/api/tasks/{id}/complete");
+    let key = [("idempotency-key", "complete-once")];
+    let (s, first) = support::call(&app_a, "POST", &path, None, &key).await;
+    assert_eq!(
+        (s, first["status"].as_str()),
+        (StatusCode::OK, Some("completed"))
+    );
+    let (s, again) = support::call(&app_b, "POST", &path, None, &key).await;
+    assert_eq!(
+        (s, &again),
+        (StatusCode::OK, &first),
+        "replayed, not toggled back"
+    );
+    let (_, now) = support::call(&app_b, "GET", &format!("/api/tasks/{id}"), None, &[]).await;
+    assert_eq!(now["status"], "completed");
+
+    // Creates racing with one key on both replicas: one task.
+    let mut racing = Vec::new();
+    for i in 0..16 {
+        let app = if i % 2 == 0 {
+            app_a.clone()
+        } else {
+            app_b.clone()
+        };
+        racing.push(tokio::spawn(async move {
+            let key = [("idempotency-key", "create-once")];
+            support::call(
+                &app,
+                "POST",
+                "/api/tasks",
+                Some(json!({"title": "one"})),
+                &key,
+            )
+            .await
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for r in racing {
+        let (s, v) = r.await.expect("join");
+        match s {
+            StatusCode::CREATED => {
+                ids.insert(v["id"].as_str().expect("id").to_string());
+            }
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert_eq!(ids.len(), 1, "one task for one key: {ids:?}");
+    let (_, list) = support::call(&app_a, "GET", "/api/tasks?search=one", None, &[]).await;
+    assert_eq!(list["total"], 1);
+}

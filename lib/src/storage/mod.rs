@@ -3,6 +3,7 @@
 //! `DATABASE_URL`'s scheme.
 
 mod pg_batch;
+mod pg_idempotency;
 pub mod postgres;
 mod postgres_events;
 pub mod sql;
@@ -12,8 +13,9 @@ mod sqlite_writer;
 
 use std::sync::Arc;
 
-use crate::ports::{EventStore, StoreError, TaskStore};
+use crate::ports::{EventStore, IdempotencyStore, StoreError, TaskStore};
 
+pub use pg_idempotency::PgIdempotencyStore;
 pub use postgres::PgTaskStore;
 pub use sqlite::SqliteTaskStore;
 
@@ -49,6 +51,10 @@ pub struct Stores {
     pub tasks: Arc<dyn TaskStore>,
     /// The outbox relay's and the consumers' side.
     pub events: Arc<dyn EventStore>,
+    /// `Idempotency-Key` records in the database, shared by every process on it (PostgreSQL);
+    /// `None` where one process owns the database (SQLite), whose records stay in memory.
+    /// A Dapr state store, when configured, is used instead.
+    pub idempotency: Option<Arc<dyn IdempotencyStore>>,
 }
 
 /// Opens the database named by `url` and applies its migrations.
@@ -57,6 +63,7 @@ pub async fn open(url: &str, max_connections: u32) -> Result<Stores, StoreError>
         Some(Backend::Postgres) => {
             let s = Arc::new(PgTaskStore::connect(url, max_connections).await?);
             Ok(Stores {
+                idempotency: Some(Arc::new(PgIdempotencyStore::new(s.pool().clone()))),
                 tasks: s.clone(),
                 events: s,
             })
@@ -66,6 +73,7 @@ pub async fn open(url: &str, max_connections: u32) -> Result<Stores, StoreError>
             Ok(Stores {
                 tasks: s.clone(),
                 events: s,
+                idempotency: None,
             })
         }
         None => Err(StoreError::Corrupt(format!(
