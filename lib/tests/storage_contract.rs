@@ -1239,7 +1239,7 @@ async fn idempotency_keys_are_shared_by_replicas_on_postgresql() {
     // its own memory: a retried completion toggled the task back).
     use axum::http::StatusCode;
     use serde_json::json;
-    use tasks::ports::{IdempotencyStore, StoredResponse};
+    use tasks::ports::StoredResponse;
     let Some(url) = support::pg_url().await else {
         return;
     };
