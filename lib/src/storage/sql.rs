@@ -97,7 +97,7 @@ pub fn list_filter(d: Dialect, owner: &OwnerId, q: &ListQuery) -> (String, Vec<B
         clauses.push(d.tag_match(&d.placeholder(binds.len())));
     }
     if let Some(s) = q.search.as_deref().filter(|s| !s.is_empty()) {
-        binds.push(Bind::Text(format!("%{}%", escape_like(&s.to_lowercase()))));
+        binds.push(Bind::Text(format!("%{}%", escape_like(&fold_case(s)))));
         clauses.push(format!(
             "search_text LIKE {} ESCAPE '\\'",
             d.placeholder(binds.len())
@@ -139,15 +139,39 @@ pub fn escape_like(s: &str) -> String {
     out
 }
 
-/// The text searched by `search`: title and description, lower-cased in Rust so both databases
-/// match Unicode case-insensitively in the same way.
+/// The text searched by `search`: title and description, case-folded in Rust so both
+/// databases match Unicode case-insensitively in the same way.
 pub fn search_text(task: &Task) -> String {
-    let mut s = task.title.as_str().to_lowercase();
+    let mut s = fold_case(task.title.as_str());
     if let Some(d) = &task.description {
         s.push('\n');
-        s.push_str(&d.as_str().to_lowercase());
+        s.push_str(&fold_case(d.as_str()));
     }
     s
+}
+
+/// Text as search compares it: lower case, without the two spellings lower-casing makes
+/// depend on context. A Greek capital sigma lower-cases to final `ς` at the end of a word and
+/// to `σ` inside one, so the search `ΟΔΟΣ` (ending in `ς`) missed `ΟΔΟΣΤΡΩΜΑ` (stored with
+/// `σ`): both are `σ` here. And the Turkish dotted capital `İ` lower-cases to `i` plus a
+/// combining dot, which `istanbul` would never match: it is a plain `i` here. The stored
+/// text is rewritten the same way by migration 9 (PostgreSQL) and 5 (SQLite).
+pub fn fold_case(s: &str) -> String {
+    let lower = s.to_lowercase();
+    if !lower.contains(['ς', '\u{307}']) {
+        return lower;
+    }
+    let mut out = String::with_capacity(lower.len());
+    let mut prev = None;
+    for c in lower.chars() {
+        match c {
+            'ς' => out.push('σ'),
+            '\u{307}' if prev == Some('i') => {}
+            c => out.push(c),
+        }
+        prev = Some(c);
+    }
+    out
 }
 
 /// A task row in primitive types, between the adapters' rows and the domain.
