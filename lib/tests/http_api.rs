@@ -665,8 +665,50 @@ async fn openapi_swagger_and_redoc_are_served() {
         .expect("resp");
     assert_eq!(resp.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(resp.headers()[header::LOCATION], "/docs");
-    // A generated client must not send `null` where the server refuses it.
-    let props = &doc["components"]["schemas"]["TaskIn"]["properties"];
+    // Every reference resolves (a generated client fails on a dangling one).
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").expect("local ref");
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} dangles"
+        );
+    }
+    // A generated client knows what is required, what is allowed, and sends nothing else.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["TaskCreate"]["required"], json!(["title"]));
+    assert!(schemas["TaskPatch"].get("required").is_none());
+    for s in ["TaskCreate", "TaskPatch"] {
+        assert_eq!(schemas[s]["additionalProperties"], json!(false), "{s}");
+    }
+    assert_eq!(
+        schemas["StatusName"]["enum"],
+        json!(["pending", "in_progress", "completed"])
+    );
+    assert_eq!(
+        schemas["PriorityName"]["enum"],
+        json!(["low", "medium", "high"])
+    );
+    assert_eq!(
+        schemas["SortByName"]["enum"],
+        json!(["due_date", "priority", "created_at", "title"])
+    );
+    // ... and does not send `null` where the server refuses it.
+    let props = &schemas["TaskCreate"]["properties"];
     for field in [
         "title",
         "status",
@@ -675,7 +717,7 @@ async fn openapi_swagger_and_redoc_are_served() {
         "is_recurring",
         "timezone",
     ] {
-        let ty = &props[field]["type"];
+        let ty = props[field].get("type").unwrap_or(&props[field]["$ref"]);
         assert!(
             ty.is_string() && ty != "null",
             "{field} must not be nullable: {ty}"

@@ -25,7 +25,7 @@ pub fn routes() -> Router<AppState> {
 /// Create a task.
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks",
     params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
-    request_body(content = super::dto::TaskIn, description = "Only `title` is required"),
+    request_body(content = super::dto::TaskCreate, description = "Only `title` is required"),
     responses(
         (status = 201, description = "Created", body = super::dto::TaskOut),
         (status = 409, description = "A request with this Idempotency-Key is still running, or concurrent writers kept winning: retry", body = super::error::ErrorBody),

@@ -29,7 +29,7 @@ use super::AppState;
         super::complete_task::complete_task,
         super::delete_task::delete_task,
     ),
-    components(schemas(super::dto::TaskOut, super::dto::TaskIn, super::dto::TaskListOut, super::error::ErrorBody)),
+    components(schemas(super::dto::TaskOut, super::dto::TaskCreate, super::dto::TaskPatch, super::dto::SortByName, super::dto::SortOrderName, super::dto::TaskListOut, super::error::ErrorBody)),
     tags((name = "tasks", description = "Task commands and queries"),
          (name = "events", description = "History, activity and notifications, written by the event consumers"))
 )]

@@ -354,11 +354,9 @@ pub struct TaskOut {
     /// Up to 2000 characters.
     pub description: Option<String>,
     /// `pending`, `in_progress` or `completed`.
-    #[schema(example = "pending")]
-    pub status: String,
+    pub status: StatusName,
     /// `low`, `medium` or `high`.
-    #[schema(example = "medium")]
-    pub priority: String,
+    pub priority: PriorityName,
     /// Up to 20 tags of up to 50 characters.
     pub tags: Vec<String>,
     /// RFC 3339, UTC.
@@ -370,7 +368,7 @@ pub struct TaskOut {
     /// `daily`, `weekly`, `monthly`, `yearly` or an RFC 5545 RRULE.
     pub recurrence_rule: Option<String>,
     /// `schedule` or `completion`.
-    pub recurrence_anchor: String,
+    pub recurrence_anchor: AnchorName,
     /// IANA time zone the recurrence is expanded in.
     pub timezone: String,
     /// The series of a recurring task (id of its first occurrence).
@@ -390,25 +388,59 @@ pub struct TaskOut {
     pub version: i64,
 }
 
-/// Body of `POST /api/tasks` (only `title` is required) and of `PATCH /api/tasks/{id}` (every
-/// field optional; `null` clears `description`, `due_date`, `reminder_at`, `recurrence_rule`).
-/// Unknown and read-only fields are rejected, and so is `null` for the fields the schema does not
-/// mark nullable.
+/// Task status names.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TaskIn {
+#[serde(rename_all = "snake_case")]
+pub enum StatusName {
+    /// Not started.
+    Pending,
+    /// Started.
+    InProgress,
+    /// Done (`completed_at` is set).
+    Completed,
+}
+
+/// Priority names, sorted by meaning: low < medium < high.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityName {
+    /// Low.
+    Low,
+    /// Medium (the default).
+    Medium,
+    /// High.
+    High,
+}
+
+/// What a recurring task's next occurrence is computed from.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorName {
+    /// The next slot of the schedule after the current due date (the default).
+    Schedule,
+    /// The next slot after the moment the task was completed.
+    Completion,
+}
+
+/// Body of `POST /api/tasks`: only `title` is required. Unknown and read-only fields are
+/// rejected, and so is `null` for the fields not marked nullable.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskCreate {
     /// 1–200 characters after trimming.
-    #[schema(nullable = false)]
-    pub title: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
     /// Up to 2000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Default `pending`.
     #[schema(nullable = false)]
-    pub status: Option<String>,
+    pub status: Option<StatusName>,
     /// Default `medium`.
     #[schema(nullable = false)]
-    pub priority: Option<String>,
-    /// Up to 20 tags.
-    #[schema(nullable = false)]
+    pub priority: Option<PriorityName>,
+    /// Up to 20 tags of 1–50 characters; duplicates are dropped.
+    #[schema(nullable = false, max_items = 20)]
     pub tags: Option<Vec<String>>,
     /// RFC 3339 with an offset.
     #[schema(example = "2026-12-01T09:00:00+01:00")]
@@ -419,11 +451,51 @@ pub struct TaskIn {
     #[schema(nullable = false)]
     pub is_recurring: Option<bool>,
     /// `daily`, `weekly`, `monthly`, `yearly` or an RRULE such as `FREQ=WEEKLY;BYDAY=MO,WE`.
+    #[schema(max_length = 500)]
     pub recurrence_rule: Option<String>,
-    /// `schedule` (default) or `completion`.
+    /// Default `schedule`.
     #[schema(nullable = false)]
-    pub recurrence_anchor: Option<String>,
+    pub recurrence_anchor: Option<AnchorName>,
     /// IANA name, default `UTC`.
+    #[schema(nullable = false, example = "Europe/Paris")]
+    pub timezone: Option<String>,
+}
+
+/// Body of `PATCH /api/tasks/{id}`: every field optional, only those given change; `null`
+/// clears `description`, `due_date`, `reminder_at` and `recurrence_rule`. Unknown and read-only
+/// fields are rejected, and so is `null` for the fields not marked nullable.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    /// 1–200 characters after trimming.
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    /// Up to 2000 characters.
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    /// Moving to or from `completed` sets or clears `completed_at`.
+    #[schema(nullable = false)]
+    pub status: Option<StatusName>,
+    /// New priority.
+    #[schema(nullable = false)]
+    pub priority: Option<PriorityName>,
+    /// Replaces the tags: up to 20 of 1–50 characters.
+    #[schema(nullable = false, max_items = 20)]
+    pub tags: Option<Vec<String>>,
+    /// RFC 3339 with an offset.
+    pub due_date: Option<String>,
+    /// RFC 3339 with an offset; a new time re-arms the reminder.
+    pub reminder_at: Option<String>,
+    /// `false` stops the recurrence (with `recurrence_rule` null or absent).
+    #[schema(nullable = false)]
+    pub is_recurring: Option<bool>,
+    /// `daily`, `weekly`, `monthly`, `yearly` or an RRULE.
+    #[schema(max_length = 500)]
+    pub recurrence_rule: Option<String>,
+    /// `schedule` or `completion`.
+    #[schema(nullable = false)]
+    pub recurrence_anchor: Option<AnchorName>,
+    /// IANA name.
     #[schema(nullable = false)]
     pub timezone: Option<String>,
 }
@@ -457,25 +529,49 @@ pub struct TagsOut {
     pub tags: Vec<TagCount>,
 }
 
+/// What a list can be sorted by.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortByName {
+    /// Due date, missing ones last.
+    DueDate,
+    /// Priority by meaning.
+    Priority,
+    /// Creation time (the default).
+    CreatedAt,
+    /// Title, case-insensitively.
+    Title,
+}
+
+/// Sort direction.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrderName {
+    /// Ascending (the default).
+    Asc,
+    /// Descending.
+    Desc,
+}
+
 /// Query parameters of `GET /api/tasks`.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ListParams {
-    /// `pending`, `in_progress` or `completed`.
-    status: Option<String>,
-    /// `low`, `medium` or `high`.
-    priority: Option<String>,
+    /// Only tasks with this status.
+    status: Option<StatusName>,
+    /// Only tasks with this priority.
+    priority: Option<PriorityName>,
     /// Only tasks with this tag.
     tag: Option<String>,
     /// Case-insensitive text in title or description (`%` and `_` match literally).
     search: Option<String>,
     /// Only tasks of this recurring series.
     series_id: Option<String>,
-    /// `due_date`, `priority`, `created_at` (default) or `title`.
-    sort_by: Option<String>,
-    /// `asc` (default) or `desc`. Missing values sort last either way.
-    sort_order: Option<String>,
+    /// Default `created_at`; priority sorts by meaning.
+    sort_by: Option<SortByName>,
+    /// Default `asc`. Missing due dates sort last either way.
+    sort_order: Option<SortOrderName>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,

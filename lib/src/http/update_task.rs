@@ -27,7 +27,7 @@ pub fn routes() -> Router<AppState> {
     params(("id" = String, Path, description = "Task id (UUID)"),
            ("If-Match" = Option<String>, Header, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"),
            ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
-    request_body(content = super::dto::TaskIn, description = "Fields to change; null clears nullable fields"),
+    request_body(content = super::dto::TaskPatch, description = "Fields to change; null clears nullable fields"),
     responses(
         (status = 200, description = "Updated", body = super::dto::TaskOut),
         (status = 404, description = "No such task", body = super::error::ErrorBody),
