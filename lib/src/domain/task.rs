@@ -82,10 +82,20 @@ impl TaskTitle {
     /// Validates and normalises (trims) a title.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let t = raw.trim();
-        // Nothing to see: empty, or only invisible formatting (zero-width spaces and joiners,
-        // word joiner, byte-order mark).
+        // Nothing to see: empty, or only characters that show nothing (see `is_invisible`).
         if t.chars().all(is_invisible) {
-            return Err(FieldError::new("title", "must not be empty"));
+            return Err(FieldError::new(
+                "title",
+                "must not be empty (or show nothing)",
+            ));
+        }
+        // Bidirectional embeddings and overrides make a title display as other text than it
+        // is; nobody types them, and isolates (U+2066-U+2069) remain for mixing directions.
+        if t.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}')) {
+            return Err(FieldError::new(
+                "title",
+                "must not contain bidirectional override characters (U+202A-U+202E)",
+            ));
         }
         let n = t.chars().count();
         if n > TITLE_MAX_CHARS {
@@ -123,9 +133,22 @@ impl TaskTitle {
     }
 }
 
-/// Characters that show nothing on their own, beyond what `str::trim` removes.
-fn is_invisible(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+/// Characters that show nothing on their own: white space, format characters (zero-width
+/// spaces and joiners, direction marks, soft hyphen, tag characters), controls, combining marks
+/// with nothing to combine with, unassigned code points and noncharacters, and the letters and
+/// symbols that are blank by design (the Hangul fillers, the blank Braille pattern).
+pub(crate) fn is_invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, GeneralCategoryGroup, UnicodeGeneralCategory};
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+        )
+        || c.general_category_group() == GeneralCategoryGroup::Mark
+        || matches!(
+            c.general_category(),
+            G::Format | G::Control | G::Unassigned | G::Surrogate
+        )
 }
 
 /// A description: at most 2000 characters. Empty (after trimming) is stored as no description.
@@ -258,8 +281,11 @@ impl Tag {
     /// Validates one tag; `field` is the name used in errors (e.g. `tags[2]` or `tag`).
     pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
         let t = raw.trim();
-        if t.is_empty() {
-            return Err(FieldError::new(field, "a tag must not be empty"));
+        if t.chars().all(is_invisible) {
+            return Err(FieldError::new(
+                field,
+                "a tag must not be empty (or show nothing)",
+            ));
         }
         let n = t.chars().count();
         if n > TAG_MAX_CHARS {
@@ -840,6 +866,44 @@ mod tests {
         assert!(TaskTitle::parse("a\u{2029}b").is_err());
         // A joiner inside visible text (emoji sequences) is fine.
         assert!(TaskTitle::parse("family \u{1F468}\u{200D}\u{1F469}").is_ok());
+        // Titles that show nothing: direction marks, isolates, soft hyphen, Hangul fillers,
+        // the blank Braille pattern, a lone combining mark, variation selectors, tag
+        // characters, noncharacters and unassigned code points.
+        for raw in [
+            "\u{200E}\u{200F}",
+            "\u{2066}",
+            "\u{00AD}",
+            "\u{3164}",
+            "\u{115F}",
+            "\u{FFA0}",
+            "\u{2800}",
+            "\u{180E}",
+            "\u{FE0F}",
+            "\u{034F}",
+            "\u{0301}",
+            "\u{E0020}",
+            "\u{FFFE}",
+            "\u{FDD0}",
+            "\u{10FFFF}",
+        ] {
+            assert!(TaskTitle::parse(raw).is_err(), "{raw:?}");
+            assert!(Tag::parse(raw, "tag").is_err(), "tag {raw:?}");
+        }
+        // What shows is fine, marks and all.
+        for raw in [
+            "❤️",
+            "e\u{0301}",
+            "한국",
+            "日本語",
+            "\u{1F600}",
+            "عربى",
+            "\u{E000}",
+        ] {
+            assert!(TaskTitle::parse(raw).is_ok(), "{raw:?}");
+        }
+        // Overrides make text display as something else.
+        assert!(TaskTitle::parse("invoice \u{202E}fdp.exe").is_err());
+        assert!(TaskTitle::parse("\u{2067}שלום\u{2069} world").is_ok());
     }
 
     #[test]
