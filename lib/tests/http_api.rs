@@ -222,6 +222,25 @@ async fn hostile_input_gets_422_naming_the_field_and_writes_nothing() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{raw}: {v}");
         assert!(v["detail"].is_string());
     }
+    // A field given twice: neither value is taken.
+    for raw in [
+        r#"{"title": 123, "title": "b"}"#,
+        r#" {"title": "a", "priority": "low", "title": "b"}"#,
+    ] {
+        let req = Request::post("/api/tasks")
+            .header("content-type", "application/json")
+            .body(Body::from(raw))
+            .expect("req");
+        let (s, _, v) = api.send(req).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{raw}: {v}");
+        assert_eq!(field_errors(&v), vec!["title"], "{raw}: {v}");
+        assert!(
+            v["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("more than once")
+        );
+    }
     assert_eq!(
         api.total().await,
         0,

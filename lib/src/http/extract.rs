@@ -44,16 +44,56 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         if bytes.is_empty() {
             return Err(FieldError::new("body", "a JSON object is required").into());
         }
-        let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-        match value {
-            Value::Object(map) => Ok(JsonObject(map)),
-            other => Err(FieldError::new(
-                "body",
-                format!("must be a JSON object, not {}", json_kind(&other)),
-            )
-            .into()),
+        let malformed = |e: serde_json::Error| ApiError::MalformedJson(e.to_string());
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            let UniqueKeys { map, repeated } = serde_json::from_slice(&bytes).map_err(malformed)?;
+            return match repeated {
+                // Which of two values was meant is anyone's guess: neither is taken.
+                Some(key) => Err(FieldError::new(key, "is given more than once").into()),
+                None => Ok(JsonObject(map)),
+            };
         }
+        let other: Value = serde_json::from_slice(&bytes).map_err(malformed)?;
+        Err(FieldError::new(
+            "body",
+            format!("must be a JSON object, not {}", json_kind(&other)),
+        )
+        .into())
+    }
+}
+
+/// A JSON object read with its first repeated key noted (a plain map keeps the last value).
+struct UniqueKeys {
+    map: Map<String, Value>,
+    repeated: Option<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut map = Map::new();
+                let mut repeated = None;
+                while let Some(key) = a.next_key::<String>()? {
+                    let value: Value = a.next_value()?;
+                    if map.contains_key(&key) {
+                        repeated.get_or_insert(key);
+                    } else {
+                        map.insert(key, value);
+                    }
+                }
+                Ok(UniqueKeys { map, repeated })
+            }
+        }
+        d.deserialize_map(Visitor)
     }
 }
 

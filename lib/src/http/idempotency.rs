@@ -35,8 +35,18 @@ const REPLAYED: &str = "idempotent-replayed";
 const KEPT_HEADERS: [header::HeaderName; 3] =
     [header::CONTENT_TYPE, header::ETAG, header::LOCATION];
 
-/// FNV-1a, 64 bit: a stable fingerprint of the request a key was first used with.
+/// FNV-1a, 64 bit: a stable fingerprint of the request a key was first used with. A JSON body
+/// counts by its content, not its spelling: the same object re-sent with other white space or
+/// its keys in another order is the same request.
 fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .map(|v| {
+            let mut out = String::with_capacity(body.len());
+            write_canonical(&v, &mut out);
+            out
+        });
+    let body = canonical.as_ref().map_or(body, |c| c.as_bytes());
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in method
         .as_str()
@@ -50,6 +60,38 @@ fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+/// JSON with object keys sorted and no white space.
+fn write_canonical(v: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(x, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 fn replay(r: &StoredResponse, status: u16) -> Response {
@@ -226,7 +268,39 @@ mod tests {
     fn fingerprints_separate_method_path_and_body() {
         let a = fingerprint(&Method::POST, "/api/tasks", b"{}");
         assert_eq!(a, fingerprint(&Method::POST, "/api/tasks", b"{}"));
-        assert_ne!(a, fingerprint(&Method::POST, "/api/tasks", b"{ }"));
         assert_ne!(a, fingerprint(&Method::PATCH, "/api/tasks", b"{}"));
+        assert_ne!(a, fingerprint(&Method::POST, "/api/tasks/", b"{}"));
+        let b = br#"{"title":"x","tags":["a","b"]}"#;
+        assert_ne!(a, fingerprint(&Method::POST, "/api/tasks", b));
+        assert_ne!(
+            fingerprint(&Method::POST, "/api/tasks", b),
+            fingerprint(
+                &Method::POST,
+                "/api/tasks",
+                br#"{"title":"x","tags":["b","a"]}"#
+            ),
+            "array order counts"
+        );
+    }
+
+    #[test]
+    fn a_json_body_counts_by_content_not_spelling() {
+        let a = fingerprint(
+            &Method::POST,
+            "/api/tasks",
+            br#"{"title":"x","priority":"low"}"#,
+        );
+        for same in [
+            &br#" { "priority" : "low" , "title" : "x" } "#[..],
+            &b"{\n  \"title\": \"x\",\n  \"priority\": \"low\"\n}"[..],
+            &br#"{"title":"\u0078","priority":"low"}"#[..],
+        ] {
+            assert_eq!(a, fingerprint(&Method::POST, "/api/tasks", same));
+        }
+        // Not JSON: the bytes as they are.
+        assert_ne!(
+            fingerprint(&Method::POST, "/api/tasks", b"{x"),
+            fingerprint(&Method::POST, "/api/tasks", b"{ x")
+        );
     }
 }
