@@ -361,6 +361,11 @@ async fn unknown_and_malformed_ids() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(field_errors(&v), vec!["id"]);
     }
+    // Bytes that are no UTF-8 once decoded: a bad id, not a missing one.
+    let (s, _, v) = api.call(Method::GET, "/api/tasks/%ff", None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = v["detail"].as_str().expect("detail");
+    assert!(detail.contains("must be a UUID"), "{detail}");
 }
 
 #[tokio::test]
@@ -829,4 +834,39 @@ async fn unknown_routes_and_methods_get_json_errors() {
         .await
         .expect("resp");
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_current_copy_is_answered_304() {
+    let api = Api::new().await;
+    let id = api.create(json!({"title": "cache me"})).await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let uri = format!("/api/tasks/{id}");
+    let get = |inm: &'static str| {
+        Request::get(uri.as_str())
+            .header("if-none-match", inm)
+            .body(Body::empty())
+            .expect("req")
+    };
+    for (inm, want) in [
+        ("\"1\"", StatusCode::NOT_MODIFIED),
+        ("W/\"1\"", StatusCode::NOT_MODIFIED),
+        ("\"7\", \"1\"", StatusCode::NOT_MODIFIED),
+        ("*", StatusCode::NOT_MODIFIED),
+        ("\"2\"", StatusCode::OK),
+        ("garbage", StatusCode::OK),
+    ] {
+        let (s, h, v) = api.send(get(inm)).await;
+        assert_eq!(s, want, "{inm}");
+        assert_eq!(h["etag"], "\"1\"", "{inm}");
+        if want == StatusCode::NOT_MODIFIED {
+            assert_eq!(v, Value::Null, "no body");
+        }
+    }
+    api.call(Method::PATCH, &uri, Some(json!({"title": "changed"})))
+        .await;
+    let (s, _, v) = api.send(get("\"1\"")).await;
+    assert_eq!((s, &v["title"]), (StatusCode::OK, &json!("changed")));
 }

@@ -107,7 +107,17 @@ impl<S: Send + Sync> FromRequestParts<S> for PathTaskId {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::from(FieldError::new("id", "missing from the path")))?;
+            .map_err(|e| {
+                // The route matched, so the segment is there: it failed to decode (a `%ff`
+                // that is no UTF-8), or it is missing only when a route is wired wrongly.
+                let why = match e {
+                    axum::extract::rejection::PathRejection::FailedToDeserializePathParams(_) => {
+                        "must be a UUID (the path segment is not valid UTF-8 once decoded)"
+                    }
+                    _ => "missing from the path",
+                };
+                ApiError::from(FieldError::new("id", why))
+            })?;
         Ok(PathTaskId(TaskId::parse(&raw)?))
     }
 }

@@ -89,15 +89,43 @@ fn list_body(tasks: &[Bytes], total: u64, limit: u32, offset: u64) -> Bytes {
     params(("id" = String, Path, description = "Task id (UUID)")),
     responses(
         (status = 200, description = "The task (with its ETag)", body = super::dto::TaskOut),
+        (status = 304, description = "Unchanged: `If-None-Match` names the task's current ETag"),
         (status = 404, description = "No such task", body = super::error::ErrorBody),
         (status = 422, description = "Malformed id", body = super::error::ErrorBody),
     ))]
 pub async fn get_task(
     State(s): State<AppState>,
     PathTaskId(id): PathTaskId,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let task = s.tasks.get(&s.owner, id).await?;
+    if none_match_fails(&headers, task.version) {
+        let mut resp = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&super::etag(task.version)) {
+            resp.headers_mut().insert(axum::http::header::ETAG, v);
+        }
+        return Ok(resp);
+    }
     Ok(task_response(StatusCode::OK, &task))
+}
+
+/// Whether `If-None-Match` names the task's current version (`*`, or one of its entity tags,
+/// compared weakly as RFC 9110 says for this header): the client's copy is current.
+fn none_match_fails(headers: &axum::http::HeaderMap, version: i64) -> bool {
+    headers
+        .get_all(axum::http::header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| {
+            tag == "*"
+                || tag
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .parse::<i64>()
+                    .is_ok_and(|v| v == version)
+        })
 }
 
 /// Every tag in use, with counts (for filters and tag suggestions).

@@ -285,6 +285,7 @@ pub fn service(routes: Router<AppState>, state: AppState, opts: &ServiceOptions)
                 .allow_headers([
                     header::CONTENT_TYPE,
                     header::IF_MATCH,
+                    header::IF_NONE_MATCH,
                     HeaderName::from_static("idempotency-key"),
                     HeaderName::from_static("traceparent"),
                     HeaderName::from_static("x-request-id"),
