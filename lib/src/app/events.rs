@@ -310,15 +310,22 @@ impl Relay {
     pub fn spawn(self, tick: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut last_prune = std::time::Instant::now();
+            let mut pruning: Option<tokio::task::JoinHandle<()>> = None;
             let mut last_tidy = std::time::Instant::now();
             let mut published_since_tidy = 0;
             loop {
                 if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
                     return;
                 }
-                if last_prune.elapsed() > Duration::from_secs(60) {
+                // Pruning runs beside the loop, not in it: events keep going out meanwhile.
+                if last_prune.elapsed() > Duration::from_secs(60)
+                    && pruning
+                        .as_ref()
+                        .is_none_or(tokio::task::JoinHandle::is_finished)
+                {
                     last_prune = std::time::Instant::now();
-                    self.prune().await;
+                    let me = self.clone();
+                    pruning = Some(tokio::spawn(async move { me.prune().await }));
                 }
                 // Every half second of writes, merge the search indexes' pending lists here
                 // rather than in the create that would fill them (a stall of ~30 ms for

@@ -28,6 +28,10 @@ pub const CLAIM_OUTBOX_SQL: &str = "UPDATE outbox SET next_attempt_at = $3 WHERE
        ORDER BY o.seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
      RETURNING seq, id, task_id, cloudevent, attempts";
 
+/// The relay's prune of events published before `$1` (migration 10's BRIN index on
+/// `created_at` finds them). Public so a test can check its plan.
+pub const PRUNE_OUTBOX_SQL: &str = "DELETE FROM outbox WHERE created_at < $1 AND published_at < $1";
+
 /// What names the state of `tasks` a statement reads: the number of committed changes to it
 /// (migration 7's `task_changes`, added to by a trigger on every write). Equal values mean the
 /// same tasks; see `snapshot_cache`.
