@@ -1232,7 +1232,7 @@ async fn the_outbox_prune_reads_only_old_pages() {
     let Some(url) = support::pg_url().await else {
         return;
     };
-    let _stores = support::stores(&url).await;
+    let stores = support::stores(&url).await;
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
     // Half an hour of published events, in time order, and one published two hours ago.
     sqlx::query(
@@ -1264,11 +1264,6 @@ async fn the_outbox_prune_reads_only_old_pages() {
         plan.contains("outbox_created_brin") && !plan.contains("Seq Scan"),
         "the prune must use the BRIN index:\n{plan}"
     );
-    let gone = sqlx::query(tasks::storage::postgres::PRUNE_OUTBOX_SQL)
-        .bind(cut)
-        .execute(&pool)
-        .await
-        .expect("prune")
-        .rows_affected();
+    let gone = stores.events.prune_outbox(cut).await.expect("prune");
     assert_eq!(gone, 1, "only the event published two hours ago");
 }

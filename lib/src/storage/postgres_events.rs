@@ -97,7 +97,11 @@ async fn insert_audit(
 impl EventStore for PgTaskStore {
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         // An event is published after it is created: `created_at` lets the BRIN index of
-        // migration 10 skip every page of newer events.
+        // migration 10 skip every page of newer events, once the pages written since the last
+        // prune are summarised (unsummarised pages are always read).
+        sqlx::query("SELECT brin_summarize_new_values('outbox_created_brin'::regclass)")
+            .execute(self.pool())
+            .await?;
         let done = sqlx::query(super::postgres::PRUNE_OUTBOX_SQL)
             .bind(before)
             .execute(self.pool())
