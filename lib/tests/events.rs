@@ -1225,23 +1225,24 @@ async fn the_relays_claim_stays_an_index_walk_on_a_backlog() {
 }
 
 #[tokio::test]
-async fn the_outbox_prune_reads_only_old_pages() {
-    // Once a minute the relay deletes what was published over an hour ago. Scanning the whole
-    // outbox for it took 114 ms at 94,000 rows (and grows with the rate): the prune must go
-    // through the BRIN index on `created_at`.
+async fn the_outbox_prune_reads_only_old_rows() {
+    // Once a minute the relay deletes what was published over an hour ago. Filtering the
+    // whole outbox for it took 114 ms at 94,000 rows (and grows with the rate): both steps of
+    // the prune must walk the primary key from the oldest event instead.
     let Some(url) = support::pg_url().await else {
         return;
     };
     let stores = support::stores(&url).await;
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
-    // Half an hour of published events, in time order, and one published two hours ago.
+    // Two hours ago: 2,500 published events (more than one batch) and one still unpublished;
+    // then half an hour of published events, in the order they were written.
     sqlx::query(
         "INSERT INTO outbox (id, task_id, event_type, topic, cloudevent, created_at, next_attempt_at, published_at) \
          SELECT gen_random_uuid(), gen_random_uuid(), 'task.created', 'task-events', jsonb_build_object('n', g), \
-                t, t, t + interval '1 second' \
-         FROM generate_series(0, 20000) AS g, \
-              LATERAL (SELECT CASE WHEN g = 0 THEN now() - interval '2 hours' \
-                                   ELSE now() - interval '30 minutes' + g * interval '90 milliseconds' END AS t) AS x",
+                t, t, CASE WHEN g = 1 THEN NULL ELSE t + interval '1 second' END \
+         FROM generate_series(0, 22500) AS g, \
+              LATERAL (SELECT CASE WHEN g <= 2500 THEN now() - interval '2 hours' + g * interval '1 millisecond' \
+                                   ELSE now() - interval '30 minutes' + g * interval '80 milliseconds' END AS t) AS x",
     )
     .execute(&pool)
     .await
@@ -1251,19 +1252,37 @@ async fn the_outbox_prune_reads_only_old_pages() {
         .await
         .expect("analyze");
     let cut = tasks::domain::time::now() - chrono::Duration::hours(1);
-    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN {}",
-        tasks::storage::postgres::PRUNE_OUTBOX_SQL
-    )))
-    .bind(cut)
-    .fetch_all(&pool)
-    .await
-    .expect("explain");
-    let plan = plan.join("\n");
-    assert!(
-        plan.contains("outbox_created_brin") && !plan.contains("Seq Scan"),
-        "the prune must use the BRIN index:\n{plan}"
-    );
+    let explain = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let q = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
+            let q = if sql.contains("$3") {
+                q.bind(i64::MAX).bind(cut).bind(1000i64)
+            } else {
+                q.bind(cut)
+            };
+            let plan: Vec<String> = q.fetch_all(&pool).await.expect("explain");
+            plan.join("\n")
+        }
+    };
+    for sql in [
+        tasks::storage::postgres::PRUNE_BOUND_SQL,
+        tasks::storage::postgres::PRUNE_OUTBOX_SQL,
+    ] {
+        let plan = explain(sql).await;
+        assert!(
+            plan.contains("outbox_pkey") && !plan.contains("Seq Scan"),
+            "the prune must walk the primary key:\n{sql}\n{plan}"
+        );
+    }
     let gone = stores.events.prune_outbox(cut).await.expect("prune");
-    assert_eq!(gone, 1, "only the event published two hours ago");
+    assert_eq!(gone, 2_500, "only the events published two hours ago");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(
+        left, 20_001,
+        "the unpublished old event and the recent ones stay"
+    );
 }

@@ -292,6 +292,7 @@ async fn oversized_and_non_json_bodies_are_refused() {
     assert_eq!(api.total().await, 0);
     for (name, value) in [
         ("content-type", "application/json; charset=UTF-8"),
+        ("content-type", "application/json; charset=us-ascii"),
         ("content-encoding", "identity"),
     ] {
         let req = Request::post("/api/tasks")

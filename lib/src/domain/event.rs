@@ -343,7 +343,8 @@ pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
         },
         status: req("status")?.parse::<Status>()?,
         priority: req("priority")?.parse::<Priority>()?,
-        tags: Tags::parse(&tags).map_err(|e| e.to_string())?,
+        // As stored: tags accepted under older rules must not end a series.
+        tags: Tags::from_stored(tags),
         due_date: time("due_date")?,
         reminder_at: time("reminder_at")?,
         recurrence_rule: s("recurrence_rule").map(RecurrenceRule::from_stored),

@@ -152,24 +152,44 @@ impl RecurrenceRule {
         };
         let set: RRuleSet = rule.build(floating(series_start)?).ok()?;
         // Wall-clock order and real order differ by at most the largest change of a zone's
-        // offset (a day, when Samoa crossed the date line): start looking that much earlier,
-        // and take the first occurrence, in the rule's order, that is really after `after`.
-        let from = floating(after)? - chrono::Duration::hours(26);
-        for wall in set.after(from).into_iter().take(MAX_CANDIDATES) {
-            let at = place(tz, wall.naive_utc())?;
-            if until.is_some_and(|u| at > u) {
-                return None;
+        // offset (a day, when Samoa crossed the date line; 26 hours to be safe), and inside a
+        // gap placed times can even run backwards. So: every occurrence whose wall-clock time
+        // is within 26 hours of `after`'s is placed, and the earliest really after `after`
+        // wins; past that window wall order is real order, and the first one there ends the
+        // search. The rule is read a page at a time from the window's start (the rule engine's
+        // `after` applies to `all`, not to its iterator).
+        let window = chrono::Duration::hours(26);
+        let after_wall = floating(after)?;
+        let last_wall = after_wall + window;
+        let mut cursor = after_wall - window;
+        let mut best: Option<DateTime<Utc>> = None;
+        for _ in 0..MAX_PAGES {
+            let page = set.clone().after(cursor).all(PAGE);
+            for wall in &page.dates {
+                let at = place(tz, wall.naive_utc())?;
+                if at > after && best.is_none_or(|b| at < b) {
+                    best = Some(at);
+                }
+                if *wall > last_wall {
+                    return best.filter(|b| until.is_none_or(|u| *b <= u));
+                }
             }
-            if at > after {
-                return Some(at);
+            match page.dates.last() {
+                Some(last) if page.dates.len() == usize::from(PAGE) => {
+                    cursor = *last + chrono::Duration::seconds(1);
+                }
+                // The rule has no more occurrences.
+                _ => break,
             }
         }
-        None
+        best.filter(|b| until.is_none_or(|u| *b <= u))
     }
 }
 
-/// Occurrences looked at for one next one: a day and a bit of an hourly rule is about 30.
-const MAX_CANDIDATES: usize = 400;
+/// Occurrences read from the rule engine at a time.
+const PAGE: u16 = 100;
+/// Pages read for one next occurrence at most: 52 hours of even a minute-by-minute rule.
+const MAX_PAGES: usize = 32;
 
 /// An RRULE's UNTIL value (checked at parse time to be `YYYYMMDDTHHMMSSZ`).
 fn parse_until(v: &str) -> Option<DateTime<Utc>> {
@@ -454,6 +474,58 @@ mod tests {
             r.next_after(start, apia, next),
             Some(utc("2011-12-31T19:00:00Z"))
         );
+    }
+
+    #[test]
+    fn a_long_series_goes_on() {
+        // Years into a daily series and a month into an hourly one: the next occurrence is
+        // looked for around `after`, not among the first few hundred from the start.
+        let daily = RecurrenceRule::parse("daily").expect("valid");
+        let start = local_to_utc(New_York, 2026, 1, 1, 9, 0).expect("time");
+        let late = local_to_utc(New_York, 2028, 7, 1, 9, 0).expect("time");
+        assert_eq!(
+            daily.next_after(start, New_York, late),
+            local_to_utc(New_York, 2028, 7, 2, 9, 0)
+        );
+        let hourly = RecurrenceRule::parse("FREQ=HOURLY").expect("valid");
+        let start = utc("2026-01-01T00:00:00Z");
+        let late = utc("2026-02-15T07:00:00Z");
+        assert_eq!(
+            hourly.next_after(start, chrono_tz::UTC, late),
+            Some(utc("2026-02-15T08:00:00Z"))
+        );
+        // A dense rule (every 10 minutes) far from its start.
+        let dense = RecurrenceRule::parse("FREQ=HOURLY;BYMINUTE=0,10,20,30,40,50").expect("valid");
+        assert_eq!(
+            dense.next_after(start, chrono_tz::UTC, late),
+            Some(utc("2026-02-15T07:10:00Z"))
+        );
+    }
+
+    #[test]
+    fn inside_a_gap_the_earliest_next_moment_wins() {
+        // Lord Howe springs forward half an hour at 02:00 on 2026-10-04 (+10:30 to +11):
+        // 02:00 and 02:20 are read as 02:30 and 02:50, and 02:40 is real. Every 20 minutes
+        // from 01:40, nothing may be skipped or repeated.
+        let tz = chrono_tz::Australia::Lord_Howe;
+        let r = RecurrenceRule::parse("FREQ=HOURLY;BYMINUTE=0,20,40").expect("valid");
+        let start = utc("2026-10-03T15:10:00Z"); // 01:40 +10:30
+        let mut got = vec![start];
+        for _ in 0..4 {
+            let last = *got.last().expect("one");
+            got.push(r.next_after(start, tz, last).expect("next"));
+        }
+        let want: Vec<DateTime<Utc>> = [
+            "2026-10-03T15:10:00Z",
+            "2026-10-03T15:30:00Z",
+            "2026-10-03T15:40:00Z",
+            "2026-10-03T15:50:00Z",
+            "2026-10-03T16:00:00Z",
+        ]
+        .iter()
+        .map(|s| utc(s))
+        .collect();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -89,12 +89,13 @@ impl TaskTitle {
                 "must not be empty (or show nothing)",
             ));
         }
-        // Bidirectional embeddings and overrides make a title display as other text than it
-        // is; nobody types them, and isolates (U+2066-U+2069) remain for mixing directions.
-        if t.chars().any(|c| matches!(c, '\u{202A}'..='\u{202E}')) {
+        // Bidirectional overrides make a title display as other text than it is (reversing
+        // "fdp.exe" into "exe.pdf"); embeddings and isolates, which right-to-left text copied
+        // from office and chat apps carries, stay allowed.
+        if t.chars().any(|c| matches!(c, '\u{202D}' | '\u{202E}')) {
             return Err(FieldError::new(
                 "title",
-                "must not contain bidirectional override characters (U+202A-U+202E)",
+                "must not contain bidirectional override characters (U+202D, U+202E)",
             ));
         }
         let n = t.chars().count();
@@ -280,12 +281,21 @@ pub struct Tag(String);
 impl Tag {
     /// Validates one tag; `field` is the name used in errors (e.g. `tags[2]` or `tag`).
     pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
-        let t = raw.trim();
-        if t.chars().all(is_invisible) {
+        if raw.chars().all(is_invisible) {
             return Err(FieldError::new(
                 field,
                 "a tag must not be empty (or show nothing)",
             ));
+        }
+        Self::parse_filter(raw, field)
+    }
+
+    /// A tag to filter by: the rules tags were once written under (trimmed, 1-50 characters,
+    /// no control characters), so a tag stored before the visibility rule can still be found.
+    pub fn parse_filter(raw: &str, field: &str) -> Result<Self, FieldError> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return Err(FieldError::new(field, "a tag must not be empty"));
         }
         let n = t.chars().count();
         if n > TAG_MAX_CHARS {
@@ -904,6 +914,7 @@ mod tests {
         // Overrides make text display as something else.
         assert!(TaskTitle::parse("invoice \u{202E}fdp.exe").is_err());
         assert!(TaskTitle::parse("\u{2067}שלום\u{2069} world").is_ok());
+        assert!(TaskTitle::parse("\u{202B}שלום\u{202C} world").is_ok());
     }
 
     #[test]

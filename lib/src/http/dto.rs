@@ -301,7 +301,7 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, Validat
                 Ok(p) => q.priority = Some(p),
                 Err(m) => bad(m),
             },
-            "tag" => match Tag::parse(v, "tag") {
+            "tag" => match Tag::parse_filter(v, "tag") {
                 Ok(t) => q.tag = Some(t),
                 Err(e) => bad(e.message),
             },

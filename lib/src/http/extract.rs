@@ -33,9 +33,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
                 .filter_map(|p| p.split_once('='))
                 .find(|(k, _)| k.trim() == "charset")
                 .map(|(_, v)| v.trim().trim_matches('"'));
-            if charset.is_some_and(|c| c != "utf-8" && c != "utf8") {
+            if charset.is_some_and(|c| !matches!(c, "utf-8" | "utf8" | "us-ascii" | "ascii")) {
                 return Err(ApiError::UnsupportedMediaType(
-                    "JSON bodies must be UTF-8 (charset=utf-8 or none)",
+                    "JSON bodies must be UTF-8 (charset=utf-8, us-ascii or none)",
                 ));
             }
         }

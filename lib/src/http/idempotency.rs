@@ -1,8 +1,8 @@
 //! `Idempotency-Key` on the write endpoints (POST, PATCH, DELETE): the first request with a key
 //! runs; a retry with the same key and the same request gets the first response back instead of
 //! acting twice (`Idempotent-Replayed: true`). The record lives in the shared state store (Dapr
-//! in the distributed mode, so every replica sees it; in-process in the all-in-one mode) for
-//! 24 hours. A key reused for a different request is a 422; a retry while the first request is
+//! in the distributed mode; without a sidecar, the database on PostgreSQL, so every replica
+//! sees it, and memory on SQLite) for 24 hours. A key reused for a different request is a 422; a retry while the first request is
 //! still running is a 409. Only a success is recorded: after a 4xx (which changed nothing) or a
 //! 5xx the key is free again, so the client may correct the request and retry with it. A request
 //! runs to the end even if its client hangs up, so the retry finds its outcome; while it runs it

@@ -28,9 +28,18 @@ pub const CLAIM_OUTBOX_SQL: &str = "UPDATE outbox SET next_attempt_at = $3 WHERE
        ORDER BY o.seq LIMIT $2 FOR UPDATE SKIP LOCKED) \
      RETURNING seq, id, task_id, cloudevent, attempts";
 
-/// The relay's prune of events published before `$1` (migration 10's BRIN index on
-/// `created_at` finds them). Public so a test can check its plan.
-pub const PRUNE_OUTBOX_SQL: &str = "DELETE FROM outbox WHERE created_at < $1 AND published_at < $1";
+/// The relay's prune, in two steps that both walk the primary key from the oldest event, so
+/// they read about as many rows as they delete (a filter on `published_at` alone read the whole
+/// table: an hour of events, 114 ms at 94,000 rows, 1.9 s on a busy machine). First the oldest
+/// event created at or after the cut-off `$1` (events are numbered in the order they are
+/// written; everything before it is older)...
+pub const PRUNE_BOUND_SQL: &str = "SELECT min(seq) FROM outbox WHERE created_at >= $1";
+/// ... then, in batches of `$3`, the events before that bound (`$1`) published before the
+/// cut-off (`$2`). Public, with [`PRUNE_BOUND_SQL`], so a test can check their plans.
+/// (`= ANY(ARRAY(...))`, not `IN (...)`: the latter was planned as a hash join over a scan
+/// of the whole table.)
+pub const PRUNE_OUTBOX_SQL: &str = "DELETE FROM outbox WHERE seq = ANY(ARRAY( \
+       SELECT seq FROM outbox WHERE seq < $1 AND published_at < $2 ORDER BY seq LIMIT $3))";
 
 /// What names the state of `tasks` a statement reads: the number of committed changes to it
 /// (migration 7's `task_changes`, added to by a trigger on every write). Equal values mean the

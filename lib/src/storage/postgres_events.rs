@@ -96,17 +96,25 @@ async fn insert_audit(
 #[async_trait]
 impl EventStore for PgTaskStore {
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        // An event is published after it is created: `created_at` lets the BRIN index of
-        // migration 10 skip every page of newer events, once the pages written since the last
-        // prune are summarised (unsummarised pages are always read).
-        sqlx::query("SELECT brin_summarize_new_values('outbox_created_brin'::regclass)")
-            .execute(self.pool())
-            .await?;
-        let done = sqlx::query(super::postgres::PRUNE_OUTBOX_SQL)
+        const BATCH: i64 = 1_000;
+        let bound: Option<i64> = sqlx::query_scalar(super::postgres::PRUNE_BOUND_SQL)
             .bind(before)
-            .execute(self.pool())
+            .fetch_one(self.pool())
             .await?;
-        Ok(done.rows_affected())
+        let mut pruned = 0;
+        loop {
+            let done = sqlx::query(super::postgres::PRUNE_OUTBOX_SQL)
+                .bind(bound.unwrap_or(i64::MAX))
+                .bind(before)
+                .bind(BATCH)
+                .execute(self.pool())
+                .await?
+                .rows_affected();
+            pruned += done;
+            if done < BATCH as u64 {
+                return Ok(pruned);
+            }
+        }
     }
 
     async fn tidy_indexes(&self) -> Result<(), StoreError> {
