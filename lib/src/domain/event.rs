@@ -469,6 +469,22 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_keeps_tags_stored_under_older_rules() {
+        // A tag accepted before the "must show something" rule must not make the snapshot of
+        // a completed recurring task unreadable (its series would end).
+        let now = crate::domain::time::now();
+        let input = NewTask {
+            title: Some(TaskTitle::parse("x").expect("valid")),
+            ..NewTask::default()
+        };
+        let task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        let mut snapshot = task_json(&task);
+        snapshot["tags"] = serde_json::json!(["\u{200E}", "ok"]);
+        let back = task_from_json(&snapshot, "local").expect("readable");
+        assert_eq!(back.tags.as_strings(), vec!["\u{200E}", "ok"]);
+    }
+
+    #[test]
     fn an_event_with_a_nul_character_is_refused() {
         let now = crate::domain::time::now();
         let input = NewTask {
