@@ -223,6 +223,18 @@ async fn hostile_input_gets_422_naming_the_field_and_writes_nothing() {
         assert!(v["detail"].is_string());
     }
     // A field given twice: neither value is taken.
+    let both = r#"{"title": "a", "priority": "low", "priority": "high", "title": "c"}"#;
+    let req = Request::post("/api/tasks")
+        .header("content-type", "application/json")
+        .body(Body::from(both))
+        .expect("req");
+    let (s, _, v) = api.send(req).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        field_errors(&v),
+        vec!["priority", "title"],
+        "all at once: {v}"
+    );
     for raw in [
         r#"{"title": 123, "title": "b"}"#,
         r#" {"title": "a", "priority": "low", "title": "b"}"#,
@@ -858,6 +870,9 @@ async fn a_current_copy_is_answered_304() {
         ("*", StatusCode::NOT_MODIFIED),
         ("\"2\"", StatusCode::OK),
         ("garbage", StatusCode::OK),
+        // Entity-tags compare as text: "01" and "+1" are not "1".
+        ("\"01\"", StatusCode::OK),
+        ("\"+1\"", StatusCode::OK),
     ] {
         let (s, h, v) = api.send(get(inm)).await;
         assert_eq!(s, want, "{inm}");
@@ -865,6 +880,18 @@ async fn a_current_copy_is_answered_304() {
         if want == StatusCode::NOT_MODIFIED {
             assert_eq!(v, Value::Null, "no body");
         }
+    }
+    for stale in ["\"01\"", "\"+1\""] {
+        let req = Request::patch(uri.as_str())
+            .header("content-type", "application/json")
+            .header("if-match", stale)
+            .body(Body::from(r#"{"title": "not this"}"#))
+            .expect("req");
+        assert_eq!(
+            api.send(req).await.0,
+            StatusCode::PRECONDITION_FAILED,
+            "{stale}"
+        );
     }
     api.call(Method::PATCH, &uri, Some(json!({"title": "changed"})))
         .await;

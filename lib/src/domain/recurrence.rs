@@ -75,11 +75,28 @@ impl RecurrenceRule {
         if parsed.get_interval() == 0 {
             return Err(err("INTERVAL must be at least 1".into()));
         }
+        // Seconds are no part of a task's schedule: one BYSECOND value at most (exports write
+        // BYSECOND=0).
+        if parsed.get_by_second().len() > 1 {
+            return Err(err("BYSECOND may name one second at most".into()));
+        }
         let set = parsed
             .build(probe_start)
             .map_err(|e| err(format!("invalid RRULE: {e}")))?;
-        if set.all(1).dates.is_empty() {
+        let first = set.clone().all(DENSITY_PROBE).dates;
+        if first.is_empty() {
             return Err(err("the rule never produces an occurrence".into()));
+        }
+        // HOURLY or slower is meant, whatever the FREQ: BYMINUTE and BYHOUR lists can pack
+        // more into a day (FREQ=HOURLY;BYMINUTE=0,1,...,59 is every minute).
+        let per_day = usize::from(DENSITY_PER_DAY);
+        if first
+            .windows(per_day + 1)
+            .any(|w| w[per_day] - w[0] < chrono::Duration::hours(24))
+        {
+            return Err(err(format!(
+                "must not recur more often than hourly (more than {per_day} occurrences in 24 hours)"
+            )));
         }
         Ok(Self {
             text: body.clone(),
@@ -150,7 +167,14 @@ impl RecurrenceRule {
                 .from_local_datetime(&t.with_timezone(&tz).naive_local())
                 .single()
         };
-        let set: RRuleSet = rule.build(floating(series_start)?).ok()?;
+        let after_wall = floating(after)?;
+        let start_wall = rebased(
+            floating(series_start)?,
+            after_wall - chrono::Duration::hours(26),
+            rule.get_freq(),
+            rule.get_interval(),
+        );
+        let set: RRuleSet = rule.build(start_wall).ok()?;
         // Wall-clock order and real order differ by at most the largest change of a zone's
         // offset (a day, when Samoa crossed the date line; 26 hours to be safe), and inside a
         // gap placed times can even run backwards. So: every occurrence whose wall-clock time
@@ -159,7 +183,6 @@ impl RecurrenceRule {
         // search. The rule is read a page at a time from the window's start (the rule engine's
         // `after` applies to `all`, not to its iterator).
         let window = chrono::Duration::hours(26);
-        let after_wall = floating(after)?;
         let last_wall = after_wall + window;
         let mut cursor = after_wall - window;
         let mut best: Option<DateTime<Utc>> = None;
@@ -185,6 +208,40 @@ impl RecurrenceRule {
         best.filter(|b| until.is_none_or(|u| *b <= u))
     }
 }
+
+/// The series start moved forward by whole periods of the rule (INTERVAL hours, days or
+/// weeks of wall-clock time) to at least one period before `before`: the same occurrences from
+/// there on, without the engine walking every one since the start (an hourly series started
+/// in year 100 took 8.5 s a completion). Everything the engine takes from the start (time of
+/// day, weekday, the week an INTERVAL counts from) is kept by whole periods. Monthly and yearly
+/// rules are left alone: they are few per year, and month lengths would not be kept.
+fn rebased(
+    start: DateTime<rrule::Tz>,
+    before: DateTime<rrule::Tz>,
+    freq: Frequency,
+    interval: u16,
+) -> DateTime<rrule::Tz> {
+    let unit = match freq {
+        Frequency::Hourly => chrono::Duration::hours(1),
+        Frequency::Daily => chrono::Duration::days(1),
+        Frequency::Weekly => chrono::Duration::weeks(1),
+        _ => return start,
+    };
+    let period = unit * i32::from(interval.max(1));
+    let gap = before - start - period;
+    if gap <= period {
+        return start;
+    }
+    let periods = gap.num_seconds() / period.num_seconds();
+    i32::try_from(periods)
+        .ok()
+        .and_then(|n| start.checked_add_signed(period * n))
+        .unwrap_or(start)
+}
+
+/// Occurrences of a new rule looked at for its density, and the most it may have in 24 hours.
+const DENSITY_PROBE: u16 = 60;
+const DENSITY_PER_DAY: u16 = 24;
 
 /// Occurrences read from the rule engine at a time.
 const PAGE: u16 = 100;
@@ -494,12 +551,68 @@ mod tests {
             hourly.next_after(start, chrono_tz::UTC, late),
             Some(utc("2026-02-15T08:00:00Z"))
         );
-        // A dense rule (every 10 minutes) far from its start.
-        let dense = RecurrenceRule::parse("FREQ=HOURLY;BYMINUTE=0,10,20,30,40,50").expect("valid");
+        // A dense rule (every 10 minutes, stored before such rules were refused) far from
+        // its start.
+        let dense = RecurrenceRule::from_stored("FREQ=HOURLY;BYMINUTE=0,10,20,30,40,50");
         assert_eq!(
             dense.next_after(start, chrono_tz::UTC, late),
             Some(utc("2026-02-15T07:10:00Z"))
         );
+    }
+
+    #[test]
+    fn a_series_far_from_its_start_keeps_its_phase() {
+        // Every 5 hours from 03:00 on 0100-01-01: the slots are the hours since then that are
+        // multiples of 5, however far on; every other week on Mondays and Fridays from a
+        // Monday in 1970.
+        let r = RecurrenceRule::parse("FREQ=HOURLY;INTERVAL=5").expect("valid");
+        let start = utc("0100-01-01T03:00:00Z");
+        let after = utc("2026-11-27T22:00:00Z");
+        let next = r.next_after(start, chrono_tz::UTC, after).expect("next");
+        let hours = (next - start).num_hours();
+        assert_eq!(
+            (hours % 5, (next - after).num_hours() < 5),
+            (0, true),
+            "{next}"
+        );
+        assert_eq!((next - start).num_seconds() % 3600, 0);
+        let r = RecurrenceRule::parse("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR").expect("valid");
+        let start = utc("1970-01-05T09:00:00Z"); // a Monday
+        let mut cur = utc("2026-11-27T12:00:00Z"); // a Friday, after 09:00
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            cur = r.next_after(start, chrono_tz::UTC, cur).expect("next");
+            got.push(cur);
+        }
+        for d in &got {
+            let weeks = (*d - start).num_days() / 7;
+            assert_eq!(weeks % 2, 0, "{d} is in an off week");
+        }
+        assert_eq!(got[0].format("%a %H:%M").to_string(), "Mon 09:00");
+    }
+
+    #[test]
+    fn rules_denser_than_hourly_are_refused() {
+        for rule in [
+            "FREQ=HOURLY;BYMINUTE=0,30",
+            "FREQ=HOURLY;BYMINUTE=0,1,2,3,4,5,6,7,8,9",
+            "FREQ=DAILY;BYHOUR=9;BYSECOND=0,30",
+            "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23;BYMINUTE=0,30",
+        ] {
+            let e = RecurrenceRule::parse(rule).expect_err(rule);
+            assert!(
+                e.message.contains("hourly") || e.message.contains("BYSECOND"),
+                "{rule}: {}",
+                e.message
+            );
+        }
+        for rule in [
+            "FREQ=HOURLY",
+            "FREQ=DAILY;BYHOUR=9,17;BYMINUTE=0,30",
+            "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0",
+        ] {
+            assert!(RecurrenceRule::parse(rule).is_ok(), "{rule}");
+        }
     }
 
     #[test]
@@ -508,7 +621,7 @@ mod tests {
         // 02:00 and 02:20 are read as 02:30 and 02:50, and 02:40 is real. Every 20 minutes
         // from 01:40, nothing may be skipped or repeated.
         let tz = chrono_tz::Australia::Lord_Howe;
-        let r = RecurrenceRule::parse("FREQ=HOURLY;BYMINUTE=0,20,40").expect("valid");
+        let r = RecurrenceRule::from_stored("FREQ=HOURLY;BYMINUTE=0,20,40");
         let start = utc("2026-10-03T15:10:00Z"); // 01:40 +10:30
         let mut got = vec![start];
         for _ in 0..4 {

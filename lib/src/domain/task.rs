@@ -287,6 +287,16 @@ impl Tag {
                 "a tag must not be empty (or show nothing)",
             ));
         }
+        // As for titles: one line, and no overrides that make it display as other text.
+        if raw
+            .chars()
+            .any(|c| matches!(c, '\u{2028}' | '\u{2029}' | '\u{202D}' | '\u{202E}'))
+        {
+            return Err(FieldError::new(
+                field,
+                "a tag must not contain line separators or bidirectional overrides",
+            ));
+        }
         Self::parse_filter(raw, field)
     }
 
@@ -911,8 +921,11 @@ mod tests {
         ] {
             assert!(TaskTitle::parse(raw).is_ok(), "{raw:?}");
         }
-        // Overrides make text display as something else.
+        // Overrides make text display as something else; tags are one line too.
         assert!(TaskTitle::parse("invoice \u{202E}fdp.exe").is_err());
+        for raw in ["abc\u{202E}def", "a\u{202D}b", "a\u{2028}b"] {
+            assert!(Tag::parse(raw, "tag").is_err(), "tag {raw:?}");
+        }
         assert!(TaskTitle::parse("\u{2067}שלום\u{2069} world").is_ok());
         assert!(TaskTitle::parse("\u{202B}שלום\u{202C} world").is_ok());
     }

@@ -439,8 +439,8 @@ pub struct TaskCreate {
     /// Default `medium`.
     #[schema(nullable = false)]
     pub priority: Option<PriorityName>,
-    /// Up to 20 tags of 1–50 characters; duplicates are dropped.
-    #[schema(nullable = false, max_items = 20)]
+    /// Up to 20 distinct tags of 1–50 characters (repeats are dropped before counting).
+    #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
     /// RFC 3339 with an offset.
     #[schema(example = "2026-12-01T09:00:00+01:00")]
@@ -479,8 +479,8 @@ pub struct TaskPatch {
     /// New priority.
     #[schema(nullable = false)]
     pub priority: Option<PriorityName>,
-    /// Replaces the tags: up to 20 of 1–50 characters.
-    #[schema(nullable = false, max_items = 20)]
+    /// Replaces the tags: up to 20 distinct ones of 1–50 characters.
+    #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
     /// RFC 3339 with an offset.
     pub due_date: Option<String>,

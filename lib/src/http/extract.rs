@@ -47,11 +47,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         let malformed = |e: serde_json::Error| ApiError::MalformedJson(e.to_string());
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
             let UniqueKeys { map, repeated } = serde_json::from_slice(&bytes).map_err(malformed)?;
-            return match repeated {
-                // Which of two values was meant is anyone's guess: neither is taken.
-                Some(key) => Err(FieldError::new(key, "is given more than once").into()),
-                None => Ok(JsonObject(map)),
-            };
+            if repeated.is_empty() {
+                return Ok(JsonObject(map));
+            }
+            // Which of two values was meant is anyone's guess: neither is taken.
+            let mut errors = crate::domain::ValidationErrors::default();
+            for key in repeated {
+                errors.push(key, "is given more than once");
+            }
+            return Err(errors.into());
         }
         let other: Value = serde_json::from_slice(&bytes).map_err(malformed)?;
         Err(FieldError::new(
@@ -62,10 +66,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
-/// A JSON object read with its first repeated key noted (a plain map keeps the last value).
+/// A JSON object read with its repeated keys noted (a plain map keeps the last value).
 struct UniqueKeys {
     map: Map<String, Value>,
-    repeated: Option<String>,
+    repeated: Vec<String>,
 }
 
 impl<'de> serde::Deserialize<'de> for UniqueKeys {
@@ -81,13 +85,13 @@ impl<'de> serde::Deserialize<'de> for UniqueKeys {
                 mut a: A,
             ) -> Result<UniqueKeys, A::Error> {
                 let mut map = Map::new();
-                let mut repeated = None;
+                let mut repeated: Vec<String> = Vec::new();
                 while let Some(key) = a.next_key::<String>()? {
                     let value: Value = a.next_value()?;
-                    if map.contains_key(&key) {
-                        repeated.get_or_insert(key);
-                    } else {
+                    if !map.contains_key(&key) {
                         map.insert(key, value);
+                    } else if !repeated.contains(&key) {
+                        repeated.push(key);
                     }
                 }
                 Ok(UniqueKeys { map, repeated })
@@ -161,11 +165,12 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
                         return Err(bad());
                     }
                 } else if is_quoted(tag) {
-                    if let Ok(v) = tag[1..tag.len() - 1].parse::<i64>() {
+                    // Strong comparison is of the exact text: `"01"` is not `"1"`.
+                    if let Some(v) = etag_version(&tag[1..tag.len() - 1]) {
                         versions.push(v);
                     }
                 } else {
-                    versions.push(tag.parse::<i64>().map_err(|_| bad())?);
+                    versions.push(etag_version(tag).ok_or_else(bad)?);
                 }
             }
         }
@@ -263,6 +268,13 @@ pub fn json_kind(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// The version an entity-tag's text names, if it is exactly what [`super::etag`] writes (a
+/// decimal number without sign or leading zeros).
+pub(crate) fn etag_version(text: &str) -> Option<i64> {
+    let v = text.parse::<i64>().ok()?;
+    (v.to_string() == text).then_some(v)
 }
 
 #[cfg(test)]

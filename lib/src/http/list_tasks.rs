@@ -86,7 +86,8 @@ fn list_body(tasks: &[Bytes], total: u64, limit: u32, offset: u64) -> Bytes {
 
 /// Read one task.
 #[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks",
-    params(("id" = String, Path, description = "Task id (UUID)")),
+    params(("id" = String, Path, description = "Task id (UUID)"),
+           ("If-None-Match" = Option<String>, Header, description = "ETag(s) of the copy the client has; 304 when one is current")),
     responses(
         (status = 200, description = "The task (with its ETag)", body = super::dto::TaskOut),
         (status = 304, description = "Unchanged: `If-None-Match` names the task's current ETag"),
@@ -121,10 +122,12 @@ fn none_match_fails(headers: &axum::http::HeaderMap, version: i64) -> bool {
         .any(|tag| {
             tag == "*"
                 || tag
-                    .trim_start_matches("W/")
-                    .trim_matches('"')
-                    .parse::<i64>()
-                    .is_ok_and(|v| v == version)
+                    .strip_prefix("W/")
+                    .unwrap_or(tag)
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .and_then(super::extract::etag_version)
+                    == Some(version)
         })
 }
 
