@@ -430,6 +430,9 @@ async fn patch_is_partial_null_clears_and_if_match_guards() {
         ("W/\"3\"", StatusCode::PRECONDITION_FAILED),
         ("\"abc\"", StatusCode::PRECONDITION_FAILED),
         ("\"1\", W/\"3\"", StatusCode::PRECONDITION_FAILED),
+        // Entity-tags compare as text: "03" and "+3" are not "3".
+        ("\"03\"", StatusCode::PRECONDITION_FAILED),
+        ("\"+3\"", StatusCode::PRECONDITION_FAILED),
         ("\"3", StatusCode::UNPROCESSABLE_ENTITY),
         ("three", StatusCode::UNPROCESSABLE_ENTITY),
         (",", StatusCode::UNPROCESSABLE_ENTITY),
@@ -880,18 +883,6 @@ async fn a_current_copy_is_answered_304() {
         if want == StatusCode::NOT_MODIFIED {
             assert_eq!(v, Value::Null, "no body");
         }
-    }
-    for stale in ["\"01\"", "\"+1\""] {
-        let req = Request::patch(uri.as_str())
-            .header("content-type", "application/json")
-            .header("if-match", stale)
-            .body(Body::from(r#"{"title": "not this"}"#))
-            .expect("req");
-        assert_eq!(
-            api.send(req).await.0,
-            StatusCode::PRECONDITION_FAILED,
-            "{stale}"
-        );
     }
     api.call(Method::PATCH, &uri, Some(json!({"title": "changed"})))
         .await;
