@@ -1286,3 +1286,31 @@ async fn the_outbox_prune_reads_only_old_rows() {
         "the unpublished old event and the recent ones stay"
     );
 }
+
+#[tokio::test]
+async fn the_sqlite_outbox_prune_follows_the_rowid() {
+    // The same prune on SQLite: the delete is a rowid range, not a scan of every event.
+    let dir = support::TempDir::new();
+    let url = support::sqlite_url(&dir);
+    let _stores = support::stores(&url).await;
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+    // EXPLAIN QUERY PLAN rows: id, parent, notused, detail.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN {}",
+        tasks::storage::sqlite::PRUNE_OUTBOX_SQL
+    )))
+    .bind(10i64)
+    .bind("2026-01-01")
+    .fetch_all(&pool)
+    .await
+    .expect("explain");
+    let plan: Vec<String> = rows
+        .iter()
+        .map(|r| sqlx::Row::try_get::<String, _>(r, 3).unwrap_or_default())
+        .collect();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("INTEGER PRIMARY KEY"),
+        "the prune must be a rowid range:\n{plan}"
+    );
+}

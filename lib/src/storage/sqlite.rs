@@ -16,6 +16,15 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::sql::{Bind, Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS, list_filter, list_order};
+
+/// The relay's prune on SQLite, as on PostgreSQL in two steps that follow the outbox's rowid
+/// (`seq`) from the oldest event instead of reading every row: the first event created at or
+/// after the cut-off (`?1`)...
+pub const PRUNE_BOUND_SQL: &str =
+    "SELECT seq FROM outbox WHERE created_at >= ?1 ORDER BY seq LIMIT 1";
+/// ... then the events before it (`?1`) published before the cut-off (`?2`). Public, with
+/// [`PRUNE_BOUND_SQL`], so a test can check their plans.
+pub const PRUNE_OUTBOX_SQL: &str = "DELETE FROM outbox WHERE seq < ?1 AND published_at < ?2";
 use super::sqlite_writer::GroupWriter;
 use crate::domain::time::{from_sortable_text, to_sortable_text};
 use crate::domain::{DomainEvent, OwnerId, Task, TaskId};

@@ -113,8 +113,14 @@ async fn insert_audit(
 #[async_trait]
 impl EventStore for SqliteTaskStore {
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM outbox WHERE published_at < ?")
-            .bind(to_sortable_text(&before))
+        let cut = to_sortable_text(&before);
+        let bound: Option<i64> = sqlx::query_scalar(super::sqlite::PRUNE_BOUND_SQL)
+            .bind(&cut)
+            .fetch_optional(self.writer())
+            .await?;
+        let done = sqlx::query(super::sqlite::PRUNE_OUTBOX_SQL)
+            .bind(bound.unwrap_or(i64::MAX))
+            .bind(&cut)
             .execute(self.writer())
             .await?;
         Ok(done.rows_affected())
