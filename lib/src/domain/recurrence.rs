@@ -362,14 +362,6 @@ impl RecurrenceRule {
             .ok()
             .and_then(|r| r.get_count())
     }
-
-    /// False when the rule has an UNTIL before `t`.
-    pub fn until_allows(&self, t: DateTime<Utc>) -> bool {
-        RRule::<Unvalidated>::from_str(&self.rrule)
-            .ok()
-            .and_then(|r| r.get_until().map(|u| u.with_timezone(&Utc) >= t))
-            .unwrap_or(true)
-    }
 }
 
 impl fmt::Display for RecurrenceRule {

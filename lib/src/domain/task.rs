@@ -92,7 +92,7 @@ impl TaskTitle {
         // Bidirectional overrides make a title display as other text than it is (reversing
         // "fdp.exe" into "exe.pdf"); embeddings and isolates, which right-to-left text copied
         // from office and chat apps carries, stay allowed.
-        if t.chars().any(|c| matches!(c, '\u{202D}' | '\u{202E}')) {
+        if t.chars().any(is_bidi_override) {
             return Err(FieldError::new(
                 "title",
                 "must not contain bidirectional override characters (U+202D, U+202E)",
@@ -132,6 +132,12 @@ impl TaskTitle {
     pub fn sort_key(&self) -> String {
         self.0.to_lowercase()
     }
+}
+
+/// The left-to-right and right-to-left overrides (U+202D, U+202E): they make text display as
+/// other text than it is.
+fn is_bidi_override(c: char) -> bool {
+    matches!(c, '\u{202D}' | '\u{202E}')
 }
 
 /// Characters that show nothing on their own: white space, format characters (zero-width
@@ -290,7 +296,7 @@ impl Tag {
         // As for titles: one line, and no overrides that make it display as other text.
         if raw
             .chars()
-            .any(|c| matches!(c, '\u{2028}' | '\u{2029}' | '\u{202D}' | '\u{202E}'))
+            .any(|c| matches!(c, '\u{2028}' | '\u{2029}') || is_bidi_override(c))
         {
             return Err(FieldError::new(
                 field,
@@ -665,9 +671,8 @@ impl Task {
             _ => {
                 // From the completion time, whether it came before the due date or after: the
                 // series restarts there.
-                let next = rule
-                    .next_after(completed_at, tz, completed_at)
-                    .filter(|_| rule.until_allows(completed_at))?;
+                // (`next_after` applies UNTIL to the occurrence it finds.)
+                let next = rule.next_after(completed_at, tz, completed_at)?;
                 (next, true)
             }
         };
@@ -1206,6 +1211,31 @@ mod tests {
             .next_occurrence(TaskId::new(), t("2026-11-27T19:30:01Z"))
             .expect("next");
         assert_eq!(next.reminder_at, Some(t("2026-11-28T19:10:00Z")));
+    }
+
+    #[test]
+    fn until_ends_a_series_that_goes_on_from_its_completions() {
+        // Undated, so each next occurrence follows the completion: past UNTIL there is none.
+        for (completed, next) in [
+            ("2026-11-28T10:00:00Z", true),
+            ("2026-12-05T10:00:00Z", false),
+        ] {
+            let mut input = new_task("water plants");
+            input.recurrence_rule =
+                Some(RecurrenceRule::parse("FREQ=DAILY;UNTIL=20261201T000000Z").expect("rule"));
+            let mut task = Task::create(
+                TaskId::new(),
+                OwnerId::local(),
+                input,
+                t("2026-11-27T09:00:00Z"),
+            )
+            .expect("valid");
+            assert_eq!(
+                complete_at(&mut task, completed).is_some(),
+                next,
+                "{completed}"
+            );
+        }
     }
 
     /// Completes `task` at `at` and returns its next occurrence, if any.
