@@ -434,6 +434,53 @@ async fn a_failed_write_leaves_neither_task_nor_event() {
     }
 }
 
+/// What a restart of PostgreSQL does to a running process: every connection it had is closed
+/// by the server (here: terminated, as a restart's shutdown does). No request may fail for it
+/// once the server is back: the create on the inserter's kept connection is written again on a
+/// fresh one, and pooled connections idle past the check's threshold are replaced before use.
+#[tokio::test]
+async fn connections_the_server_closed_cost_no_request() {
+    let Some(url) = support::pg_url().await else {
+        return;
+    };
+    let store = support::store(&url).await;
+    let owner = OwnerId::local();
+    let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
+    let ev = DomainEvent::created(&a, "test", a.created_at);
+    store.insert(&a, &[ev]).await.expect("insert a");
+    assert!(store.get(&owner, a.id).await.expect("get a").is_some());
+
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .expect("admin connection");
+    let terminate = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let closed: i64 = sqlx::query_scalar(terminate)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminate");
+    assert!(closed >= 1, "the store had no connection open");
+
+    // At once: the inserter still keeps the connection it wrote `a` on, now closed.
+    let b = task("b", Priority::Low, None, &[], "2026-01-01T00:00:01Z");
+    let ev = DomainEvent::created(&b, "test", b.created_at);
+    store
+        .insert(&b, &[ev])
+        .await
+        .expect("a create on a closed connection is written again");
+
+    // Again, and past the idle check: reads from pooled connections the server closed.
+    let closed: i64 = sqlx::query_scalar(terminate)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminate");
+    assert!(closed >= 1, "the store had no connection open");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(store.get(&owner, b.id).await.expect("get b").is_some());
+    let (titles, total) = list(&store, ListQuery::default()).await;
+    assert_eq!((titles.len(), total), (2, 2), "{titles:?}");
+}
+
 async fn urls() -> Vec<String> {
     let dir = support::TempDir::new();
     let mut v = vec![support::sqlite_url(&dir)];

@@ -9,17 +9,21 @@
 //! durable, and the statement is atomic: all rows or none. With one request in flight a batch is
 //! one row and the statement is the single-row one, so an idle server adds no waiting.
 //!
-//! Failures are rare (ids are fresh UUIDs, the values were validated): if a batch fails, each of
-//! its rows is written again alone, so every request gets its own row's outcome and one bad row
-//! cannot fail the others. The inserters are spawned tasks, not the requests' own futures, so a
+//! Failures are rare (ids are fresh UUIDs, the values were validated): if a statement fails, each
+//! of its rows is written again alone on a checked connection, so every request gets its own
+//! row's outcome, one bad row cannot fail the others, and a connection that broke (the server
+//! restarted while the inserter kept it) costs no request its create. The inserters are spawned tasks, not the requests' own futures, so a
 //! client hanging up cannot abandon a statement other requests wait on.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sqlx::Connection;
+use sqlx::pool::PoolConnection;
 use sqlx::types::Json;
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
@@ -96,14 +100,29 @@ impl InsertBatcher {
     }
 }
 
+/// How long an inserter keeps its connection with no create to write: through the gaps between
+/// batches under load, so a batch does not take a connection from the pool and give it back
+/// (sqlx checks a connection with a round trip to the server each time it comes back), but
+/// not for ever, so an idle process leaves the pool to the other requests.
+const HOLD: Duration = Duration::from_secs(1);
+
 async fn inserter(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, batched: Arc<AtomicU64>) {
+    let mut held: Option<PoolConnection<Postgres>> = None;
     loop {
         // Wait for work holding the receiver, take what is queued, and let the next inserter
         // gather while this batch runs.
         let jobs = {
             let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else {
-                return;
+            let first = match tokio::time::timeout(HOLD, rx.recv()).await {
+                Ok(Some(job)) => job,
+                Ok(None) => return,
+                Err(_) => {
+                    held = None;
+                    let Some(job) = rx.recv().await else {
+                        return;
+                    };
+                    job
+                }
             };
             let mut jobs = vec![first];
             while jobs.len() < MAX_BATCH {
@@ -116,22 +135,94 @@ async fn inserter(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, batched: Ar
         };
         let (rows, replies): (Vec<NewRow>, Vec<_>) =
             jobs.into_iter().map(|j| (j.row, j.reply)).unzip();
-        if rows.len() > 1 {
-            match insert_many(&pool, &rows).await {
-                Ok(()) => {
-                    batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
+        let mut conn = match held.take() {
+            Some(conn) => conn,
+            None => match pool.acquire().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // No connection within the pool's acquire timeout: every row of the batch
+                    // fails now, rather than each waiting out the timeout again.
+                    let why = e.to_string();
+                    let mut first = Some(e);
                     for reply in replies {
-                        let _ = reply.send(Ok(()));
+                        let e = first
+                            .take()
+                            .unwrap_or_else(|| sqlx::Error::Protocol(why.clone()));
+                        let _ = reply.send(Err(StoreError::Unavailable(e)));
                     }
                     continue;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, rows = rows.len(), "batched create failed; writing its rows one by one");
+            },
+        };
+        let first_try = if let [row] = rows.as_slice() {
+            insert_one(&mut conn, row).await
+        } else {
+            insert_many(&mut conn, &rows).await
+        };
+        match first_try {
+            Ok(()) => {
+                if rows.len() > 1 {
+                    batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                }
+                for reply in replies {
+                    let _ = reply.send(Ok(()));
+                }
+                held = Some(conn);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, rows = rows.len(), "create failed; writing its rows again one by one");
+                // The connection goes back to the pool, which closes it if it broke.
+                drop(conn);
+                for (row, reply) in rows.iter().zip(replies) {
+                    let _ = reply.send(insert_again(&pool, row).await);
                 }
             }
         }
-        for (row, reply) in rows.iter().zip(replies) {
-            let _ = reply.send(insert_one(&pool, row).await);
+    }
+}
+
+/// Writes `row` alone after a statement that held it failed (the rows are written again one
+/// by one so that one bad row cannot fail the others, and a connection that broke, for
+/// instance one the server closed while the inserter kept it, costs no request its create),
+/// on a connection checked with a round trip first. If the failed statement committed before
+/// its answer was lost, the row is there already: a unique violation with this row's event
+/// stored for this row's task says so, and the create succeeded.
+async fn insert_again(pool: &PgPool, row: &NewRow) -> Result<(), StoreError> {
+    let mut conn = checked_connection(pool).await?;
+    match insert_one(&mut conn, row).await {
+        Err(StoreError::Unavailable(sqlx::Error::Database(e)))
+            if e.kind() == sqlx::error::ErrorKind::UniqueViolation =>
+        {
+            let stored: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1 AND task_id = $2)",
+            )
+            .bind(row.event_id)
+            .bind(row.raw.id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if stored {
+                Ok(())
+            } else {
+                Err(StoreError::Unavailable(sqlx::Error::Database(e)))
+            }
+        }
+        outcome => outcome,
+    }
+}
+
+/// A pooled connection that has just answered a round trip: after a restart of the server every
+/// idle connection of the pool is dead, and one in recent use is handed out unchecked.
+async fn checked_connection(pool: &PgPool) -> Result<PoolConnection<Postgres>, StoreError> {
+    let mut tries = pool.options().get_max_connections() + 1;
+    loop {
+        let mut conn = pool.acquire().await?;
+        match conn.ping().await {
+            Ok(()) => return Ok(conn),
+            Err(e) if tries <= 1 => return Err(e.into()),
+            Err(_) => {
+                conn.close_on_drop();
+                tries -= 1;
+            }
         }
     }
 }
@@ -147,7 +238,7 @@ static INSERT_ONE_SQL: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Writes one create alone.
-pub async fn insert_one(pool: &PgPool, row: &NewRow) -> Result<(), StoreError> {
+pub async fn insert_one(conn: &mut PgConnection, row: &NewRow) -> Result<(), StoreError> {
     bind_raw(
         sqlx::query(AssertSqlSafe(INSERT_ONE_SQL.as_str())),
         &row.raw,
@@ -157,7 +248,7 @@ pub async fn insert_one(pool: &PgPool, row: &NewRow) -> Result<(), StoreError> {
     .bind(crate::domain::event::TOPIC)
     .bind(Json(&row.cloudevent))
     .bind(row.at)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -181,7 +272,7 @@ const INSERT_MANY_SQL: &str = "WITH t AS (INSERT INTO tasks (id, owner_id, title
    FROM unnest($22::uuid[], $23::uuid[], $24::text[], $25::text[], $26::timestamptz[]) \
      AS e(id, task_id, event_type, cloudevent, at)";
 
-async fn insert_many(pool: &PgPool, rows: &[NewRow]) -> Result<(), StoreError> {
+async fn insert_many(conn: &mut PgConnection, rows: &[NewRow]) -> Result<(), StoreError> {
     fn col<'a, T>(rows: &'a [NewRow], f: impl Fn(&'a NewRow) -> T) -> Vec<T> {
         rows.iter().map(f).collect()
     }
@@ -219,7 +310,7 @@ async fn insert_many(pool: &PgPool, rows: &[NewRow]) -> Result<(), StoreError> {
         .bind(cloudevents)
         .bind(col(rows, |r| r.at))
         .bind(crate::domain::event::TOPIC)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

@@ -54,6 +54,34 @@ const TASKS_STATE: &str = tasks_state!();
 /// Memory for remembered list totals (a few thousand filters).
 const COUNT_CACHE_BYTES: usize = 1 << 20;
 
+/// A pooled connection idle this long is checked (one round trip) before it is handed out;
+/// see [`pool_options`].
+const IDLE_CHECK: Duration = Duration::from_millis(250);
+
+/// The options of every pool of the store. sqlx checks each connection with a round trip to
+/// the server (a `Sync`, answered by `ReadyForQuery`) every time it leaves the pool, so a
+/// create, a get or a list paid a second round trip, with a wake-up of the server process on
+/// each side, for its one statement. That check is what finds a connection the server closed
+/// while it sat in the pool (a restart, `idle_session_timeout`, a middlebox dropping idle
+/// connections), so it stays for connections idle longer than [`IDLE_CHECK`]; one in steady
+/// use goes out unchecked (if it broke since its last statement, the next one fails, as any
+/// statement on a connection that breaks can, and sqlx closes it on its way back).
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_CHECK {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 /// The PostgreSQL task store.
 #[derive(Clone)]
 pub struct PgTaskStore {
@@ -74,22 +102,13 @@ pub struct PgTaskStore {
 impl PgTaskStore {
     /// Connects (one connection is opened now to run migrations; the rest on demand).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(0)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await?;
+        let pool = pool_options(max_connections).connect(url).await?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
         let relay_options = url
             .parse::<PgConnectOptions>()?
             .options([("synchronous_commit", "off")]);
         // One connection: the relay claims and marks one batch at a time.
-        let relay_pool = PgPoolOptions::new()
-            .max_connections(1)
-            .min_connections(0)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_lazy_with(relay_options);
+        let relay_pool = pool_options(1).connect_lazy_with(relay_options);
         Ok(Self {
             relay_pool,
             counts: Arc::new(SnapshotCache::new(COUNT_CACHE_BYTES)),
