@@ -438,17 +438,26 @@ async fn a_failed_write_leaves_neither_task_nor_event() {
 /// by the server (here: terminated, as a restart's shutdown does). No request may fail for it
 /// once the server is back: the create on the inserter's kept connection is written again on a
 /// fresh one, and pooled connections idle past the check's threshold are replaced before use.
+/// The relay's kept connection costs one failed pass at most, which the relay retries.
 #[tokio::test]
 async fn connections_the_server_closed_cost_no_request() {
     let Some(url) = support::pg_url().await else {
         return;
     };
-    let store = support::store(&url).await;
+    let stores = support::stores(&url).await;
+    let store = stores.tasks.clone();
     let owner = OwnerId::local();
     let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
     let ev = DomainEvent::created(&a, "test", a.created_at);
     store.insert(&a, &[ev]).await.expect("insert a");
     assert!(store.get(&owner, a.id).await.expect("get a").is_some());
+    let now = Utc::now();
+    let claimed = stores
+        .events
+        .claim_outbox(now, 10, 30)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
 
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
         .await
@@ -479,6 +488,15 @@ async fn connections_the_server_closed_cost_no_request() {
     assert!(store.get(&owner, b.id).await.expect("get b").is_some());
     let (titles, total) = list(&store, ListQuery::default()).await;
     assert_eq!((titles.len(), total), (2, 2), "{titles:?}");
+
+    // The relay's first statement may fail on its closed connection; the next takes another.
+    let _ = stores.events.claim_outbox(Utc::now(), 10, 30).await;
+    let claimed = stores
+        .events
+        .claim_outbox(Utc::now(), 10, 30)
+        .await
+        .expect("the relay claims again on a fresh connection");
+    assert_eq!(claimed.len(), 1, "b's event (a's is leased)");
 }
 
 async fn urls() -> Vec<String> {

@@ -4,6 +4,7 @@
 
 mod pg_batch;
 mod pg_idempotency;
+mod pg_kept;
 pub mod postgres;
 mod postgres_events;
 pub mod sql;

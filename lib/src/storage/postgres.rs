@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::pg_batch::{InsertBatcher, NewRow};
+use super::pg_kept::KeptConnection;
 use super::sql::{Bind, Dialect, READ_COLUMNS, RawTask, TASK_COLUMNS, list_filter, list_order};
 use crate::domain::{DomainEvent, OwnerId, Task, TaskId};
 use crate::flights::Flights;
@@ -92,11 +93,12 @@ pub struct PgTaskStore {
     flights: Arc<Flights<(u64, String)>>,
     /// Creates, batched across concurrent requests.
     inserts: InsertBatcher,
-    /// The relay's bookkeeping connections (leases, published marks, retry times), which commit
-    /// without waiting for the WAL flush (`synchronous_commit = off`): losing one of those
-    /// updates in a crash only makes an event go out again, which every consumer already
-    /// deduplicates by event id. Task writes and consumer effects never use this pool.
-    relay_pool: PgPool,
+    /// The relay's bookkeeping connection (leases, published marks, retry times), kept between
+    /// statements (`pg_kept`), from a pool of its own whose connections commit without waiting
+    /// for the WAL flush (`synchronous_commit = off`): losing one of those updates in a crash
+    /// only makes an event go out again, which every consumer already deduplicates by event
+    /// id. Task writes and consumer effects never use this pool.
+    relay: Arc<KeptConnection>,
 }
 
 impl PgTaskStore {
@@ -107,10 +109,12 @@ impl PgTaskStore {
         let relay_options = url
             .parse::<PgConnectOptions>()?
             .options([("synchronous_commit", "off")]);
-        // One connection: the relay claims and marks one batch at a time.
-        let relay_pool = pool_options(1).connect_lazy_with(relay_options);
+        // One connection, kept: the relay claims and marks one batch at a time.
+        let relay = Arc::new(KeptConnection::new(
+            pool_options(1).connect_lazy_with(relay_options),
+        ));
         Ok(Self {
-            relay_pool,
+            relay,
             counts: Arc::new(SnapshotCache::new(COUNT_CACHE_BYTES)),
             flights: Arc::default(),
             inserts: InsertBatcher::spawn(pool.clone()),
@@ -125,7 +129,12 @@ impl PgTaskStore {
 
     /// The relay's bookkeeping pool (`synchronous_commit = off`; see the field).
     pub fn relay_pool(&self) -> &PgPool {
-        &self.relay_pool
+        self.relay.pool()
+    }
+
+    /// The relay's kept bookkeeping connection.
+    pub(super) fn relay(&self) -> &KeptConnection {
+        &self.relay
     }
 
     /// The pool, for the event-side adapters that share the database.

@@ -122,12 +122,14 @@ impl EventStore for PgTaskStore {
         // alongside another merge (this call waits for a running one, then finds the list
         // nearly empty). Committing it need not wait for the flush: it is index upkeep, redone
         // by any later merge or vacuum.
-        sqlx::query(
+        let mut kept = self.relay().get().await?;
+        let outcome = sqlx::query(
             "SELECT gin_clean_pending_list('tasks_search_idx'::regclass), \
                     gin_clean_pending_list('tasks_tags_idx'::regclass)",
         )
-        .execute(self.relay_pool())
-        .await?;
+        .execute(kept.conn())
+        .await;
+        kept.done(outcome)?;
         Ok(())
     }
 
@@ -139,11 +141,13 @@ impl EventStore for PgTaskStore {
         if ids.is_empty() {
             return Ok(());
         }
-        sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = ANY($1)")
+        let mut kept = self.relay().get().await?;
+        let outcome = sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = ANY($1)")
             .bind(ids)
             .bind(now)
-            .execute(self.relay_pool())
-            .await?;
+            .execute(kept.conn())
+            .await;
+        kept.done(outcome)?;
         Ok(())
     }
 
@@ -168,12 +172,14 @@ impl EventStore for PgTaskStore {
         limit: u32,
         lease_secs: i64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let rows = sqlx::query(super::postgres::CLAIM_OUTBOX_SQL)
+        let mut kept = self.relay().get().await?;
+        let outcome = sqlx::query(super::postgres::CLAIM_OUTBOX_SQL)
             .bind(now)
             .bind(i64::from(limit))
             .bind(now + Duration::seconds(lease_secs))
-            .fetch_all(self.relay_pool())
-            .await?;
+            .fetch_all(kept.conn())
+            .await;
+        let rows = kept.done(outcome)?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let ce: Json<serde_json::Value> = r.try_get("cloudevent")?;
@@ -193,11 +199,13 @@ impl EventStore for PgTaskStore {
     }
 
     async fn outbox_published(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = $1")
+        let mut kept = self.relay().get().await?;
+        let outcome = sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = $1")
             .bind(id)
             .bind(now)
-            .execute(self.relay_pool())
-            .await?;
+            .execute(kept.conn())
+            .await;
+        kept.done(outcome)?;
         Ok(())
     }
 
@@ -207,12 +215,14 @@ impl EventStore for PgTaskStore {
         error: &str,
         retry_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+        let mut kept = self.relay().get().await?;
+        let outcome = sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
             .bind(id)
             .bind(error.chars().take(1000).collect::<String>())
             .bind(retry_at)
-            .execute(self.relay_pool())
-            .await?;
+            .execute(kept.conn())
+            .await;
+        kept.done(outcome)?;
         Ok(())
     }
 
