@@ -44,7 +44,8 @@ pub struct Config {
     pub database_url: String,
     /// `DATA_DIR`: where the default SQLite database lives (default `./data`).
     pub data_dir: PathBuf,
-    /// `DB_MAX_CONNECTIONS`: pool size for PostgreSQL (default 10).
+    /// `DB_MAX_CONNECTIONS`: pool size for PostgreSQL (default 10); the outbox relay and the
+    /// creates' inserter have one connection each besides (`storage::postgres`).
     pub db_max_connections: u32,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: LogFormat,

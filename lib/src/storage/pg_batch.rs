@@ -27,6 +27,7 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
+use super::pg_kept::KeptConnection;
 use super::postgres::bind_raw;
 use super::sql::{Dialect, RawTask, TASK_COLUMNS};
 use crate::domain::DomainEvent;
@@ -41,7 +42,7 @@ pub const MAX_BATCH: usize = 64;
 /// six rounds each: closed-loop creates at c=16 2,242 against 2,061 per second on average, and
 /// the median p99 at 1,500 creates/s 15 against 20 ms (noisy: the load generator and
 /// PostgreSQL share the two cores).
-const INSERTERS: usize = 1;
+pub const INSERTERS: usize = 1;
 
 /// One create: the task row and its event.
 pub struct NewRow {
@@ -70,28 +71,44 @@ struct Job {
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
+/// What the inserters have done, for tests and diagnostics.
+#[derive(Default)]
+struct Counts {
+    /// Rows written by statements that wrote more than one.
+    batched: AtomicU64,
+    /// Rows written again alone after the statement that held them failed.
+    rewritten: AtomicU64,
+}
+
 /// The handle requests send their creates through.
 #[derive(Clone)]
 pub struct InsertBatcher {
     tx: mpsc::Sender<Job>,
-    batched: Arc<AtomicU64>,
+    counts: Arc<Counts>,
 }
 
 impl InsertBatcher {
-    /// Starts the inserters on the current runtime; they stop when the last handle is dropped.
+    /// Starts the inserters on the current runtime, with connections from `pool` (theirs alone,
+    /// [`INSERTERS`] connections); they stop when the last handle is dropped.
     pub fn spawn(pool: PgPool) -> Self {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let rx = Arc::new(Mutex::new(rx));
-        let batched = Arc::new(AtomicU64::new(0));
+        let counts = Arc::new(Counts::default());
         for _ in 0..INSERTERS {
-            tokio::spawn(inserter(pool.clone(), rx.clone(), batched.clone()));
+            let kept = Arc::new(KeptConnection::new(pool.clone()));
+            tokio::spawn(inserter(kept, rx.clone(), counts.clone()));
         }
-        Self { tx, batched }
+        Self { tx, counts }
     }
 
     /// Rows written so far by statements that wrote more than one.
     pub fn batched_rows(&self) -> u64 {
-        self.batched.load(Ordering::Relaxed)
+        self.counts.batched.load(Ordering::Relaxed)
+    }
+
+    /// Rows written again alone so far, after the statement that held them failed.
+    pub fn rewritten_rows(&self) -> u64 {
+        self.counts.rewritten.load(Ordering::Relaxed)
     }
 
     /// Writes `row` in the next batch; returns once that batch has committed (or failed).
@@ -101,13 +118,21 @@ impl InsertBatcher {
 }
 
 /// How long an inserter keeps its connection with no create to write: through the gaps between
-/// batches under load, so a batch does not take a connection from the pool and give it back
+/// batches under load, so a batch does not take the connection from its pool and give it back
 /// (sqlx checks a connection with a round trip to the server each time it comes back), but
-/// not for ever, so an idle process leaves the pool to the other requests.
+/// not for ever, so an idle process holds no connection for its creates.
 const HOLD: Duration = Duration::from_secs(1);
 
-async fn inserter(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, batched: Arc<AtomicU64>) {
-    let mut held: Option<PoolConnection<Postgres>> = None;
+/// How long a connection's check (one round trip) may take before the connection is given up.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Reply = oneshot::Sender<Result<(), StoreError>>;
+
+async fn inserter(
+    kept: Arc<KeptConnection>,
+    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    counts: Arc<Counts>,
+) {
     loop {
         // Wait for work holding the receiver, take what is queued, and let the next inserter
         // gather while this batch runs.
@@ -117,7 +142,7 @@ async fn inserter(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, batched: Ar
                 Ok(Some(job)) => job,
                 Ok(None) => return,
                 Err(_) => {
-                    held = None;
+                    kept.release().await;
                     let Some(job) = rx.recv().await else {
                         return;
                     };
@@ -133,63 +158,97 @@ async fn inserter(pool: PgPool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, batched: Ar
             }
             jobs
         };
-        let (rows, replies): (Vec<NewRow>, Vec<_>) =
+        let (rows, replies): (Vec<NewRow>, Vec<Reply>) =
             jobs.into_iter().map(|j| (j.row, j.reply)).unzip();
-        let mut conn = match held.take() {
-            Some(conn) => conn,
-            None => match pool.acquire().await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // No connection within the pool's acquire timeout: every row of the batch
-                    // fails now, rather than each waiting out the timeout again.
-                    let why = e.to_string();
-                    let mut first = Some(e);
-                    for reply in replies {
-                        let e = first
-                            .take()
-                            .unwrap_or_else(|| sqlx::Error::Protocol(why.clone()));
-                        let _ = reply.send(Err(StoreError::Unavailable(e)));
-                    }
-                    continue;
-                }
-            },
+        let mut conn = match kept.get().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                // No connection within the pool's acquire timeout: every row of the batch fails
+                // now, rather than each waiting out the timeout again.
+                fail_all(replies, e);
+                continue;
+            }
         };
         let first_try = if let [row] = rows.as_slice() {
-            insert_one(&mut conn, row).await
+            insert_one(conn.conn(), row).await
         } else {
-            insert_many(&mut conn, &rows).await
+            insert_many(conn.conn(), &rows).await
         };
-        match first_try {
+        // A failure gives the connection back to its pool, which closes it if it broke.
+        match conn.done(first_try) {
             Ok(()) => {
                 if rows.len() > 1 {
-                    batched.fetch_add(rows.len() as u64, Ordering::Relaxed);
+                    counts
+                        .batched
+                        .fetch_add(rows.len() as u64, Ordering::Relaxed);
                 }
                 for reply in replies {
                     let _ = reply.send(Ok(()));
                 }
-                held = Some(conn);
             }
             Err(e) => {
                 tracing::warn!(error = %e, rows = rows.len(), "create failed; writing its rows again one by one");
-                // The connection goes back to the pool, which closes it if it broke.
-                drop(conn);
-                for (row, reply) in rows.iter().zip(replies) {
-                    let _ = reply.send(insert_again(&pool, row).await);
-                }
+                counts
+                    .rewritten
+                    .fetch_add(rows.len() as u64, Ordering::Relaxed);
+                write_again(kept.pool(), &rows, replies).await;
             }
         }
     }
 }
 
-/// Writes `row` alone after a statement that held it failed (the rows are written again one
-/// by one so that one bad row cannot fail the others, and a connection that broke, for
-/// instance one the server closed while the inserter kept it, costs no request its create),
-/// on a connection checked with a round trip first. If the failed statement committed before
-/// its answer was lost, the row is there already: a unique violation with this row's event
-/// stored for this row's task says so, and the create succeeded.
-async fn insert_again(pool: &PgPool, row: &NewRow) -> Result<(), StoreError> {
-    let mut conn = checked_connection(pool).await?;
-    match insert_one(&mut conn, row).await {
+/// Answers every request of `replies` with `e` (the first) or its message (the others).
+fn fail_all(replies: impl IntoIterator<Item = Reply>, e: StoreError) {
+    let why = e.to_string();
+    let mut first = Some(e);
+    for reply in replies {
+        let e = first
+            .take()
+            .unwrap_or_else(|| StoreError::Unavailable(sqlx::Error::Protocol(why.clone())));
+        let _ = reply.send(Err(e));
+    }
+}
+
+/// Writes each row alone after a statement that held them failed, so that one bad row cannot
+/// fail the others and a connection that broke (the server closed it while the inserter kept
+/// it) costs no request its create. The rows share one connection, checked with a round trip
+/// first; if none can be had, the rows left fail at once instead of each waiting for one.
+async fn write_again(pool: &PgPool, rows: &[NewRow], replies: Vec<Reply>) {
+    let mut replies = replies.into_iter();
+    let mut held: Option<PoolConnection<Postgres>> = None;
+    for row in rows {
+        let Some(reply) = replies.next() else {
+            return;
+        };
+        let mut conn = match held.take() {
+            Some(conn) => conn,
+            None => match checked_connection(pool).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    fail_all(std::iter::once(reply).chain(replies), e);
+                    return;
+                }
+            },
+        };
+        let outcome = insert_again(&mut conn, row).await;
+        // An error the server answered leaves the connection usable; any other may not.
+        if !matches!(&outcome, Err(e) if !is_server_error(e)) {
+            held = Some(conn);
+        }
+        let _ = reply.send(outcome);
+    }
+}
+
+fn is_server_error(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(sqlx::Error::Database(_)))
+}
+
+/// Writes `row` alone on `conn`. If the failed statement that held it had committed before its
+/// answer was lost, the row is there already: a unique violation, with this row's event stored
+/// for this row's task, says so, and the create succeeded (ids are fresh UUIDs: nothing else
+/// writes them).
+async fn insert_again(conn: &mut PgConnection, row: &NewRow) -> Result<(), StoreError> {
+    match insert_one(conn, row).await {
         Err(StoreError::Unavailable(sqlx::Error::Database(e)))
             if e.kind() == sqlx::error::ErrorKind::UniqueViolation =>
         {
@@ -210,15 +269,22 @@ async fn insert_again(pool: &PgPool, row: &NewRow) -> Result<(), StoreError> {
     }
 }
 
-/// A pooled connection that has just answered a round trip: after a restart of the server every
-/// idle connection of the pool is dead, and one in recent use is handed out unchecked.
+/// A pooled connection that has just answered a round trip (within [`CHECK_TIMEOUT`]): after a
+/// restart of the server every idle connection of the pool is dead.
 async fn checked_connection(pool: &PgPool) -> Result<PoolConnection<Postgres>, StoreError> {
     let mut tries = pool.options().get_max_connections() + 1;
     loop {
         let mut conn = pool.acquire().await?;
-        match conn.ping().await {
+        let checked = match tokio::time::timeout(CHECK_TIMEOUT, conn.ping()).await {
+            Ok(checked) => checked,
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        };
+        match checked {
             Ok(()) => return Ok(conn),
-            Err(e) if tries <= 1 => return Err(e.into()),
+            Err(e) if tries <= 1 => {
+                conn.close_on_drop();
+                return Err(e.into());
+            }
             Err(_) => {
                 conn.close_on_drop();
                 tries -= 1;

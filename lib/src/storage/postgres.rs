@@ -113,11 +113,15 @@ impl PgTaskStore {
         let relay = Arc::new(KeptConnection::new(
             pool_options(1).connect_lazy_with(relay_options),
         ));
+        // The inserters' connections, kept between batches, from a pool of their own: kept
+        // connections taken from the requests' pool would leave a small one (1 or 2) to them.
+        let insert_pool =
+            pool_options(super::pg_batch::INSERTERS as u32).connect_lazy_with(url.parse()?);
         Ok(Self {
             relay,
             counts: Arc::new(SnapshotCache::new(COUNT_CACHE_BYTES)),
             flights: Arc::default(),
-            inserts: InsertBatcher::spawn(pool.clone()),
+            inserts: InsertBatcher::spawn(insert_pool),
             pool,
         })
     }
@@ -127,7 +131,14 @@ impl PgTaskStore {
         self.inserts.batched_rows()
     }
 
-    /// The relay's bookkeeping pool (`synchronous_commit = off`; see the field).
+    /// Creates written again alone so far, after the statement that held them failed.
+    pub fn rewritten_creates(&self) -> u64 {
+        self.inserts.rewritten_rows()
+    }
+
+    /// The relay's bookkeeping pool (`synchronous_commit = off`; see the field), for a test
+    /// to read its settings before the relay runs: once it has, the relay keeps the pool's
+    /// one connection, and taking one from it waits for the acquire timeout.
     pub fn relay_pool(&self) -> &PgPool {
         self.relay.pool()
     }
