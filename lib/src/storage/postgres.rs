@@ -65,8 +65,12 @@ const IDLE_CHECK: Duration = Duration::from_millis(250);
 /// each side, for its one statement. That check is what finds a connection the server closed
 /// while it sat in the pool (a restart, `idle_session_timeout`, a middlebox dropping idle
 /// connections), so it stays for connections idle longer than [`IDLE_CHECK`]; one in steady
-/// use goes out unchecked (if it broke since its last statement, the next one fails, as any
-/// statement on a connection that breaks can, and sqlx closes it on its way back).
+/// use goes out unchecked. What that gives up: a connection the server closed less than
+/// 250 ms after its last use, taken again within those 250 ms, fails its statement (503; sqlx
+/// closes it on its way back). A restart, which is down for longer than that, does not do it:
+/// a connection not used since the server went down has been idle for as long, and one used
+/// meanwhile failed then (the server was down) and was closed. Killing a backend by hand
+/// (`pg_terminate_backend`) can.
 fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
