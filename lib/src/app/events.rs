@@ -134,7 +134,23 @@ impl Consumers {
             Ok(t) => t,
             Err(e) => return Ok(Outcome::Drop(format!("unreadable task snapshot: {e}"))),
         };
-        let Some(next) = done.next_occurrence(TaskId::new(), now) else {
+        // Working out the next date is CPU alone (milliseconds for any rule, but rule text is
+        // user input): off the async workers, so a costly one cannot stall other requests.
+        let done = std::sync::Arc::new(done);
+        let next = {
+            let done = done.clone();
+            tokio::task::spawn_blocking(move || done.next_occurrence(TaskId::new(), now)).await
+        };
+        let next = match next {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(task_id = %done.id, error = %e, "working out the next occurrence failed");
+                return Ok(Outcome::Drop(format!(
+                    "next occurrence not computable: {e}"
+                )));
+            }
+        };
+        let Some(next) = next else {
             tracing::info!(task_id = %done.id, "recurring series ended");
             return Ok(Outcome::Done);
         };
