@@ -80,6 +80,9 @@ impl RecurrenceRule {
         if parsed.get_by_second().len() > 1 {
             return Err(err("BYSECOND may name one second at most".into()));
         }
+        if parsed.get_freq() == Frequency::Hourly {
+            hourly_days_check(&body, probe_start).map_err(err)?;
+        }
         let set = parsed
             .build(probe_start)
             .map_err(|e| err(format!("invalid RRULE: {e}")))?;
@@ -88,7 +91,8 @@ impl RecurrenceRule {
             return Err(err("the rule never produces an occurrence".into()));
         }
         // HOURLY or slower is meant, whatever the FREQ: BYMINUTE and BYHOUR lists can pack
-        // more into a day (FREQ=HOURLY;BYMINUTE=0,1,...,59 is every minute).
+        // more into a day (FREQ=HOURLY;BYMINUTE=0,1,...,59 is every minute), or two
+        // occurrences into a few minutes (FREQ=DAILY;BYHOUR=9;BYMINUTE=0,1).
         let per_day = usize::from(DENSITY_PER_DAY);
         if first
             .windows(per_day + 1)
@@ -96,6 +100,15 @@ impl RecurrenceRule {
         {
             return Err(err(format!(
                 "must not recur more often than hourly (more than {per_day} occurrences in 24 hours)"
+            )));
+        }
+        if let Some(w) = first
+            .windows(2)
+            .find(|w| w[1] - w[0] < chrono::Duration::hours(1))
+        {
+            return Err(err(format!(
+                "must not recur more often than hourly (occurrences {} minutes apart)",
+                (w[1] - w[0]).num_minutes()
             )));
         }
         Ok(Self {
@@ -327,6 +340,50 @@ fn rebased(
         .unwrap_or(start)
 }
 
+/// An hourly rule's days, read as a yearly rule (which the engine walks a year at a time), must
+/// come at least [`HOURLY_DAYS_PER_YEAR`] times in a year. The engine walks an hourly rule a
+/// day at a time between occurrences, and a rule that names few days (BYYEARDAY=366 with
+/// BYDAY=SU: one day in about 28 years) cost a second of CPU for each one, at every create
+/// and completion. Such a schedule is a daily, monthly or yearly rule with BYHOUR.
+fn hourly_days_check(body: &str, start: DateTime<rrule::Tz>) -> Result<(), String> {
+    let day_parts: Vec<&str> = body
+        .split(';')
+        .filter(|p| {
+            let key = p.split_once('=').map_or(*p, |(k, _)| k);
+            matches!(
+                key,
+                "BYMONTH" | "BYMONTHDAY" | "BYYEARDAY" | "BYWEEKNO" | "BYDAY" | "WKST"
+            )
+        })
+        .collect();
+    // Whole months (BYMONTH alone) are days enough; so is no day part at all.
+    if day_parts
+        .iter()
+        .all(|p| p.starts_with("WKST=") || p.starts_with("BYMONTH="))
+    {
+        return Ok(());
+    }
+    let days = RRule::<Unvalidated>::from_str(&format!("FREQ=YEARLY;{}", day_parts.join(";")))
+        .and_then(|r| r.build(start))
+        .map_err(|e| format!("invalid RRULE: {e}"))?
+        .all(HOURLY_DAYS_PER_YEAR)
+        .dates;
+    match (days.first(), days.last()) {
+        (Some(first), Some(last))
+            if days.len() == usize::from(HOURLY_DAYS_PER_YEAR)
+                && *last - *first < chrono::Duration::days(366) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "FREQ=HOURLY must fall on at least {HOURLY_DAYS_PER_YEAR} days a year; for rarer days use FREQ=DAILY, MONTHLY or YEARLY with BYHOUR"
+        )),
+    }
+}
+
+/// The fewest days a year an hourly rule may fall on (see [`hourly_days_check`]).
+const HOURLY_DAYS_PER_YEAR: u16 = 12;
+
 /// Occurrences of a new rule looked at for its density, and the most it may have in 24 hours.
 const DENSITY_PROBE: u16 = 60;
 const DENSITY_PER_DAY: u16 = 24;
@@ -416,6 +473,14 @@ fn rfc5545_checks(body: &str) -> Result<String, String> {
         return Err(format!(
             "BYDAY with a number (like 1MO or -1FR) needs FREQ=MONTHLY or YEARLY (got FREQ={freq})"
         ));
+    }
+    // RFC 5545 §3.3.10: BYWEEKNO only in a YEARLY rule; BYYEARDAY not in a DAILY, WEEKLY or
+    // MONTHLY one (nor, here, in an HOURLY one: see `hourly_days_check`).
+    if get("BYWEEKNO").is_some() && freq != "YEARLY" {
+        return Err(format!("BYWEEKNO needs FREQ=YEARLY (got FREQ={freq})"));
+    }
+    if get("BYYEARDAY").is_some() && freq != "YEARLY" {
+        return Err(format!("BYYEARDAY needs FREQ=YEARLY (got FREQ={freq})"));
     }
     for (name, max) in [
         ("BYMONTHDAY", 31),
@@ -672,6 +737,46 @@ mod tests {
     }
 
     #[test]
+    fn hourly_rules_on_rare_days_are_refused() {
+        // Each of these cost the engine up to a second a create (it walks an hourly rule a
+        // day at a time); the same schedules as daily or yearly rules are accepted.
+        for rule in [
+            "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO;BYHOUR=9",
+            "FREQ=HOURLY;BYMONTH=12;BYMONTHDAY=25",
+            "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30",
+        ] {
+            let e = RecurrenceRule::parse(rule).expect_err(rule);
+            assert!(
+                e.message.contains("at least 12 days a year"),
+                "{rule}: {}",
+                e.message
+            );
+        }
+        for rule in [
+            "FREQ=HOURLY;BYYEARDAY=366;BYHOUR=23;BYMINUTE=59;BYSECOND=59;BYDAY=SU",
+            "FREQ=DAILY;BYYEARDAY=100",
+            "FREQ=MONTHLY;BYWEEKNO=3",
+        ] {
+            let e = RecurrenceRule::parse(rule).expect_err(rule);
+            assert!(
+                e.message.contains("needs FREQ=YEARLY"),
+                "{rule}: {}",
+                e.message
+            );
+        }
+        for rule in [
+            "FREQ=HOURLY;INTERVAL=3;BYMONTH=6,7,8",
+            "FREQ=HOURLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9,13,17",
+            "FREQ=HOURLY;BYMONTHDAY=1",
+            "FREQ=DAILY;BYMONTH=12;BYMONTHDAY=25;BYHOUR=0,6,12,18",
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO",
+            "FREQ=YEARLY;BYYEARDAY=366;BYDAY=SU;BYHOUR=23",
+        ] {
+            RecurrenceRule::parse(rule).unwrap_or_else(|e| panic!("{rule}: {}", e.message));
+        }
+    }
+
+    #[test]
     fn moving_the_start_of_a_monthly_or_yearly_series_changes_no_occurrence() {
         // The next occurrence with the series start moved near `after` and without: equal,
         // for rules that take their day or month from the start, count their INTERVAL from it,
@@ -746,6 +851,9 @@ mod tests {
     #[test]
     fn rules_denser_than_hourly_are_refused() {
         for rule in [
+            "FREQ=DAILY;BYHOUR=9;BYMINUTE=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23",
+            "FREQ=HOURLY;INTERVAL=2;BYMINUTE=0,1",
+            "FREQ=DAILY;BYHOUR=9,17;BYMINUTE=0,30",
             "FREQ=HOURLY;BYMINUTE=0,30",
             "FREQ=HOURLY;BYMINUTE=0,1,2,3,4,5,6,7,8,9",
             "FREQ=DAILY;BYHOUR=9;BYSECOND=0,30",
@@ -760,7 +868,7 @@ mod tests {
         }
         for rule in [
             "FREQ=HOURLY",
-            "FREQ=DAILY;BYHOUR=9,17;BYMINUTE=0,30",
+            "FREQ=DAILY;BYHOUR=9,10,17;BYMINUTE=0",
             "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;BYSECOND=0",
         ] {
             assert!(RecurrenceRule::parse(rule).is_ok(), "{rule}");
