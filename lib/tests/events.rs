@@ -1033,6 +1033,20 @@ async fn an_idempotency_key_replays_the_first_response() {
         first["id"], second["id"],
         "the retry gets the first task, not a new one"
     );
+    // The same route with its trailing slash is the same request.
+    let (s3, third) = call(
+        &app,
+        "POST",
+        "/api/tasks/",
+        Some(body.clone()),
+        &[("idempotency-key", "k-1")],
+    )
+    .await;
+    assert_eq!(
+        (s3, &third["id"]),
+        (StatusCode::CREATED, &first["id"]),
+        "{third}"
+    );
     let (_, list) = call(&app, "GET", "/api/tasks", None, &[]).await;
     assert_eq!(list["total"], 1);
     let (s, v) = call(

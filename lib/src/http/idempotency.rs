@@ -37,8 +37,13 @@ const KEPT_HEADERS: [header::HeaderName; 3] =
 
 /// FNV-1a, 64 bit: a stable fingerprint of the request a key was first used with. A JSON body
 /// counts by its content, not its spelling: the same object re-sent with other white space or
-/// its keys in another order is the same request.
+/// its keys in another order is the same request; so does the path, with or without the
+/// trailing slash every route accepts.
 fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
+    let path = match path.strip_suffix('/') {
+        Some(p) if !p.is_empty() => p,
+        _ => path,
+    };
     let canonical = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .map(|v| {
@@ -269,7 +274,12 @@ mod tests {
         let a = fingerprint(&Method::POST, "/api/tasks", b"{}");
         assert_eq!(a, fingerprint(&Method::POST, "/api/tasks", b"{}"));
         assert_ne!(a, fingerprint(&Method::PATCH, "/api/tasks", b"{}"));
-        assert_ne!(a, fingerprint(&Method::POST, "/api/tasks/", b"{}"));
+        assert_eq!(
+            a,
+            fingerprint(&Method::POST, "/api/tasks/", b"{}"),
+            "both forms of one route"
+        );
+        assert_ne!(a, fingerprint(&Method::POST, "/api/tasks/x", b"{}"));
         let b = br#"{"title":"x","tags":["a","b"]}"#;
         assert_ne!(a, fingerprint(&Method::POST, "/api/tasks", b));
         assert_ne!(
