@@ -327,18 +327,34 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, Validat
                 "desc" => q.sort_order = SortOrder::Desc,
                 _ => bad("must be asc or desc".into()),
             },
-            "limit" => match v.parse::<u32>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
-                _ => bad(format!("must be a whole number from 1 to {MAX_LIMIT}")),
+            "limit" => match parse_limit(v) {
+                Ok(n) => q.limit = n,
+                Err(m) => bad(m),
             },
-            "offset" => match v.parse::<u64>() {
-                Ok(n) if n <= MAX_OFFSET => q.offset = n,
-                _ => bad(format!("must be a whole number from 0 to {MAX_OFFSET}")),
+            "offset" => match parse_offset(v) {
+                Ok(n) => q.offset = n,
+                Err(m) => bad(m),
             },
             _ => {}
         }
     }
     errors.into_result().map(|()| q)
+}
+
+/// A page size (`limit`), as every list reads it (trimmed; the caller skips empty values).
+pub fn parse_limit(v: &str) -> Result<u32, String> {
+    match v.parse::<u32>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(format!("must be a whole number from 1 to {MAX_LIMIT}")),
+    }
+}
+
+/// A page start (`offset`), as every list reads it (trimmed; the caller skips empty values).
+pub fn parse_offset(v: &str) -> Result<u64, String> {
+    match v.parse::<u64>() {
+        Ok(n) if n <= MAX_OFFSET => Ok(n),
+        _ => Err(format!("must be a whole number from 0 to {MAX_OFFSET}")),
+    }
 }
 
 // ---- Documented shapes (OpenAPI). The handlers serialize `domain::event::task_json`, and a

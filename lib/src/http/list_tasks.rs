@@ -144,28 +144,24 @@ pub async fn list_tags(State(s): State<AppState>) -> Result<Json<TagsOut>, ApiEr
     }))
 }
 
-/// Query parameters shared by the paged event-side lists.
+/// Query parameters shared by the paged event-side lists, read as the task list reads them
+/// (values trimmed, empty ones absent).
 fn paging(pairs: &[(String, String)]) -> Result<(u32, u64), crate::domain::ValidationErrors> {
     let mut errors = crate::domain::ValidationErrors::default();
     let (mut limit, mut offset) = (super::dto::DEFAULT_LIMIT, 0u64);
     for (k, v) in pairs {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
         match k.as_str() {
-            "limit" => match v.parse::<u32>() {
-                Ok(n) if (1..=super::dto::MAX_LIMIT).contains(&n) => limit = n,
-                _ => errors.push(
-                    "limit",
-                    format!("must be a whole number from 1 to {}", super::dto::MAX_LIMIT),
-                ),
+            "limit" => match super::dto::parse_limit(v) {
+                Ok(n) => limit = n,
+                Err(m) => errors.push("limit", m),
             },
-            "offset" => match v.parse::<u64>() {
-                Ok(n) if n <= super::dto::MAX_OFFSET => offset = n,
-                _ => errors.push(
-                    "offset",
-                    format!(
-                        "must be a whole number from 0 to {}",
-                        super::dto::MAX_OFFSET
-                    ),
-                ),
+            "offset" => match super::dto::parse_offset(v) {
+                Ok(n) => offset = n,
+                Err(m) => errors.push("offset", m),
             },
             _ => {}
         }
@@ -318,5 +314,34 @@ pub async fn mark_read(
         Ok(axum::http::StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotificationNotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::paging;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn event_lists_read_paging_as_the_task_list_does() {
+        assert_eq!(
+            paging(&pairs(&[("limit", ""), ("offset", " 5 ")])).ok(),
+            Some((50, 5))
+        );
+        assert_eq!(paging(&pairs(&[("limit", " 7")])).ok(), Some((7, 0)));
+        for bad in [
+            ("limit", "0"),
+            ("limit", "201"),
+            ("limit", "1.5"),
+            ("offset", "-1"),
+        ] {
+            let e = paging(&pairs(&[bad])).expect_err(bad.1);
+            assert_eq!(e.0[0].field, bad.0);
+        }
     }
 }
