@@ -143,6 +143,14 @@ impl RecurrenceRule {
         &self.rrule
     }
 
+    /// Whether the rule is one of the spec's presets (`daily`, `weekly`, `monthly`, `yearly`).
+    fn is_preset(&self) -> bool {
+        matches!(
+            self.text.as_str(),
+            "daily" | "weekly" | "monthly" | "yearly"
+        )
+    }
+
     /// The first occurrence strictly after `after`, for a series that started at
     /// `series_start` (the first occurrence's due time), expanded in `tz`.
     /// `None` when the rule has ended (past UNTIL). COUNT is not applied here: the caller counts
@@ -197,7 +205,7 @@ impl RecurrenceRule {
         let rule = RRule::<Unvalidated>::from_str(&parts.join(";")).ok()?;
         // What a monthly or yearly rule takes from its start besides the time of day (the day
         // of the month, and the month), written out, so that the start can be moved.
-        let defaults = start_defaults(&rule, start_wall);
+        let defaults = start_defaults(&rule, start_wall, self.is_preset());
         if !defaults.is_empty() {
             parts.extend(defaults.iter().map(String::as_str));
         }
@@ -259,14 +267,34 @@ fn latest() -> Option<DateTime<Utc>> {
 /// recurrence instance start time and dates are derived from the Start Time"): the day of the
 /// month, and for a yearly rule without BYMONTH the month. Written out, they stay when the
 /// start moves ([`rebased`]). The time of day is kept by moving the start by whole days.
-fn start_defaults(rule: &RRule<Unvalidated>, start: DateTime<rrule::Tz>) -> Vec<String> {
+///
+/// The `monthly` and `yearly` presets keep their day where the month has it and otherwise take
+/// the month's last day: a task due on the 31st recurs on 28 or 29 February, 30 April and
+/// 31 March, and one due on 29 February on the 28th in other years. (An RRULE keeps RFC 5545's
+/// reading, which skips such months: `FREQ=MONTHLY` from the 31st has seven a year.)
+fn start_defaults(
+    rule: &RRule<Unvalidated>,
+    start: DateTime<rrule::Tz>,
+    preset: bool,
+) -> Vec<String> {
     use chrono::Datelike;
     let names_a_day = !rule.get_by_month_day().is_empty()
         || !rule.get_by_weekday().is_empty()
         || !rule.get_by_year_day().is_empty()
         || !rule.get_by_week_no().is_empty();
     let mut parts = Vec::new();
+    let day = start.day();
     match rule.get_freq() {
+        Frequency::Monthly if preset && day >= 29 => {
+            let days: Vec<String> = (28..=day).map(|d| d.to_string()).collect();
+            parts.push(format!("BYMONTHDAY={}", days.join(",")));
+            parts.push("BYSETPOS=-1".to_string());
+        }
+        Frequency::Yearly if preset && start.month() == 2 && day == 29 => {
+            parts.push("BYMONTH=2".to_string());
+            parts.push("BYMONTHDAY=28,29".to_string());
+            parts.push("BYSETPOS=-1".to_string());
+        }
         Frequency::Monthly if !names_a_day => parts.push(format!("BYMONTHDAY={}", start.day())),
         Frequency::Yearly if !names_a_day => {
             parts.push(format!("BYMONTHDAY={}", start.day()));
@@ -782,6 +810,8 @@ mod tests {
         // for rules that take their day or month from the start, count their INTERVAL from it,
         // or pick days by position, from starts on the 31st, on 29 February and at midnight.
         let rules = [
+            "monthly",
+            "yearly",
             "FREQ=MONTHLY",
             "FREQ=MONTHLY;INTERVAL=5",
             "FREQ=MONTHLY;BYDAY=-1FR",
@@ -816,6 +846,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_monthly_and_yearly_presets_fall_back_to_the_last_day_of_a_short_month() {
+        let paris = chrono_tz::Europe::Paris;
+        let series = |rule: &str, start: DateTime<Utc>, n: usize| {
+            let r = RecurrenceRule::parse(rule).expect(rule);
+            let mut due = start;
+            (0..n)
+                .map(|_| {
+                    due = r.next_after(start, paris, due).expect("next");
+                    due.with_timezone(&paris)
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        let jan31 = local_to_utc(paris, 2027, 1, 31, 9, 0).expect("time");
+        assert_eq!(
+            series("monthly", jan31, 4),
+            [
+                "2027-02-28 09:00",
+                "2027-03-31 09:00",
+                "2027-04-30 09:00",
+                "2027-05-31 09:00"
+            ]
+        );
+        let jan30 = local_to_utc(paris, 2028, 1, 30, 9, 0).expect("time");
+        assert_eq!(
+            series("monthly", jan30, 2),
+            ["2028-02-29 09:00", "2028-03-30 09:00"]
+        );
+        let feb29 = local_to_utc(paris, 2028, 2, 29, 9, 0).expect("time");
+        assert_eq!(
+            series("yearly", feb29, 4),
+            [
+                "2029-02-28 09:00",
+                "2030-02-28 09:00",
+                "2031-02-28 09:00",
+                "2032-02-29 09:00"
+            ]
+        );
+        // Days every month has, and an RRULE, keep RFC 5545's reading.
+        let jan15 = local_to_utc(paris, 2027, 1, 15, 9, 0).expect("time");
+        assert_eq!(series("monthly", jan15, 1), ["2027-02-15 09:00"]);
+        assert_eq!(
+            series("FREQ=MONTHLY", jan31, 2),
+            ["2027-03-31 09:00", "2027-05-31 09:00"]
+        );
     }
 
     #[test]
