@@ -537,6 +537,30 @@ fn rfc5545_checks(body: &str) -> Result<String, String> {
 }
 
 impl RecurrenceRule {
+    /// The rule's UNTIL, if any.
+    pub fn until(&self) -> Option<DateTime<Utc>> {
+        self.rrule
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("UNTIL="))
+            .and_then(parse_until)
+    }
+
+    /// Refuses a rule whose UNTIL is before `start`, the series' first occurrence: the task
+    /// would be its only occurrence, which is never what the client meant.
+    pub fn check_starts_before_until(&self, start: DateTime<Utc>) -> Result<(), FieldError> {
+        match self.until() {
+            Some(until) if until < start => Err(FieldError::new(
+                "recurrence_rule",
+                format!(
+                    "UNTIL ({}) is before the series' first occurrence ({}): the series would end at once",
+                    super::time::format_utc(&until),
+                    super::time::format_utc(&start)
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The rule's COUNT, if any.
     pub fn count(&self) -> Option<u32> {
         RRule::<Unvalidated>::from_str(&self.rrule)

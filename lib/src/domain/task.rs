@@ -610,6 +610,9 @@ impl Task {
             updated_at: now,
             version: 1,
         };
+        if let (Some(rule), Some(start)) = (&task.recurrence_rule, task.series_start) {
+            rule.check_starts_before_until(start)?;
+        }
         Ok(task)
     }
 
@@ -841,6 +844,12 @@ impl Task {
             self.series_id.get_or_insert(self.id);
             self.series_start = Some(self.due_date.unwrap_or(now));
         }
+        // A rule set by this update must not have ended before the series it starts.
+        if changed.contains(&"recurrence_rule")
+            && let (Some(rule), Some(start)) = (&self.recurrence_rule, self.series_start)
+        {
+            rule.check_starts_before_until(start)?;
+        }
         if let Some(s) = c.status
             && self.set_status(s, now)
         {
@@ -976,6 +985,47 @@ mod tests {
         task.toggle_complete(t("2026-01-03T00:00:00Z"));
         assert_eq!(task.status(), Status::Pending);
         assert_eq!(task.completed_at(), None);
+    }
+
+    #[test]
+    fn a_rule_that_ended_before_its_series_starts_is_refused() {
+        let now = t("2026-01-01T00:00:00Z");
+        let rule = |r: &str| RecurrenceRule::parse(r).expect("rule");
+        let mut input = new_task("x");
+        input.due_date = Some(t("2026-12-01T09:00:00Z"));
+        input.recurrence_rule = Some(rule("FREQ=DAILY;UNTIL=20200101T000000Z"));
+        let e = Task::create(TaskId::new(), OwnerId::local(), input.clone(), now)
+            .expect_err("UNTIL before the due date");
+        assert_eq!(e.0[0].field, "recurrence_rule");
+        assert!(
+            e.0[0].message.contains("2020-01-01T00:00:00Z"),
+            "{}",
+            e.0[0].message
+        );
+        // Without a due date the series starts now.
+        input.due_date = None;
+        assert!(Task::create(TaskId::new(), OwnerId::local(), input.clone(), now).is_err());
+        input.recurrence_rule = Some(rule("FREQ=DAILY;UNTIL=20261231T000000Z"));
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        // An update that sets such a rule is refused; one that moves the due date is not.
+        let e = task
+            .apply(
+                TaskChanges {
+                    recurrence_rule: Some(Some(rule("FREQ=WEEKLY;UNTIL=20251231T000000Z"))),
+                    ..TaskChanges::default()
+                },
+                now,
+            )
+            .expect_err("UNTIL before the series start");
+        assert_eq!(e.0[0].field, "recurrence_rule");
+        task.apply(
+            TaskChanges {
+                due_date: Some(Some(t("2027-06-01T09:00:00Z"))),
+                ..TaskChanges::default()
+            },
+            now,
+        )
+        .expect("moving a due date past UNTIL ends the series there; it is not refused");
     }
 
     #[test]
