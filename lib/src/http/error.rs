@@ -40,6 +40,10 @@ pub enum ApiError {
     /// 422: the body is not JSON at all (FastAPI answers this with 422 too).
     #[error("malformed JSON")]
     MalformedJson(String),
+    /// 400: the body could not be read (a broken chunked encoding, a connection that failed
+    /// mid-body): a transport fault, not bad JSON.
+    #[error("bad request")]
+    BadRequest(String),
     /// 404: no such task.
     #[error("task not found")]
     TaskNotFound,
@@ -101,10 +105,11 @@ impl From<AppError> for ApiError {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MalformedJson(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::TaskNotFound | ApiError::NotificationNotFound | ApiError::RouteNotFound => {
                 StatusCode::NOT_FOUND
             }
@@ -123,6 +128,7 @@ impl ApiError {
         let detail = match self {
             ApiError::Validation(v) => v.summary(),
             ApiError::MalformedJson(m) => format!("request body is not valid JSON: {m}"),
+            ApiError::BadRequest(m) => format!("the request body could not be read: {m}"),
             ApiError::TaskNotFound => "Task not found".into(),
             ApiError::NotificationNotFound => "Notification not found".into(),
             ApiError::RouteNotFound => "Not Found".into(),

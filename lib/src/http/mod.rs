@@ -92,9 +92,7 @@ async fn read_body_within(
             if inner.is::<http_body_util::LengthLimitError>() {
                 Err(ApiError::PayloadTooLarge(limit))
             } else {
-                Err(ApiError::MalformedJson(format!(
-                    "the body could not be read: {inner}"
-                )))
+                Err(ApiError::BadRequest(inner.to_string()))
             }
         }
     }
@@ -346,6 +344,26 @@ mod tests {
         .await;
         assert!(matches!(r, Err(ApiError::RequestTimeout(_))), "{r:?}");
         drop(tx);
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_off_in_transit_is_a_bad_request_not_bad_json() {
+        let (mut tx, body) =
+            http_body_util::channel::Channel::<bytes::Bytes, std::io::Error>::new(1);
+        tx.send_data(bytes::Bytes::from_static(b"{\"title\":"))
+            .await
+            .expect("send");
+        tx.abort(std::io::Error::other("invalid chunk size"));
+        let r = read_body_within(
+            &HeaderMap::new(),
+            axum::body::Body::new(body),
+            Duration::from_secs(5),
+        )
+        .await;
+        match r {
+            Err(e @ ApiError::BadRequest(_)) => assert_eq!(e.status(), StatusCode::BAD_REQUEST),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[tokio::test]

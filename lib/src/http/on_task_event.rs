@@ -99,6 +99,11 @@ async fn task_event(State(s): State<AppState>, req: Request) -> Response {
             tracing::warn!(?event_id, "event body did not arrive in time: RETRY");
             return dapr_status("RETRY");
         }
+        // Nor is a body cut off in transit.
+        Err(ApiError::BadRequest(why)) => {
+            tracing::warn!(?event_id, %why, "event body could not be read: RETRY");
+            return dapr_status("RETRY");
+        }
         Err(_) => {
             tracing::warn!(?event_id, "event body too large or unreadable: DROP");
             return dapr_status("DROP");
