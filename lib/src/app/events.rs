@@ -143,6 +143,8 @@ impl Consumers {
         };
         let next = match next {
             Ok(next) => next,
+            // The runtime is shutting down: the event is delivered again later.
+            Err(e) if e.is_cancelled() => return Ok(Outcome::Retry(e.to_string())),
             Err(e) => {
                 tracing::error!(task_id = %done.id, error = %e, "working out the next occurrence failed");
                 return Ok(Outcome::Drop(format!(

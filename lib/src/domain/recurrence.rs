@@ -83,33 +83,19 @@ impl RecurrenceRule {
         if parsed.get_freq() == Frequency::Hourly {
             hourly_days_check(&body, probe_start).map_err(err)?;
         }
-        let set = parsed
-            .build(probe_start)
-            .map_err(|e| err(format!("invalid RRULE: {e}")))?;
-        let first = set.clone().all(DENSITY_PROBE).dates;
-        if first.is_empty() {
-            return Err(err("the rule never produces an occurrence".into()));
-        }
-        // HOURLY or slower is meant, whatever the FREQ: BYMINUTE and BYHOUR lists can pack
-        // more into a day (FREQ=HOURLY;BYMINUTE=0,1,...,59 is every minute), or two
-        // occurrences into a few minutes (FREQ=DAILY;BYHOUR=9;BYMINUTE=0,1).
-        let per_day = usize::from(DENSITY_PER_DAY);
-        if first
-            .windows(per_day + 1)
-            .any(|w| w[per_day] - w[0] < chrono::Duration::hours(24))
-        {
-            return Err(err(format!(
-                "must not recur more often than hourly (more than {per_day} occurrences in 24 hours)"
-            )));
-        }
-        if let Some(w) = first
-            .windows(2)
-            .find(|w| w[1] - w[0] < chrono::Duration::hours(1))
-        {
-            return Err(err(format!(
-                "must not recur more often than hourly (occurrences {} minutes apart)",
-                (w[1] - w[0]).num_minutes()
-            )));
+        // From a fixed start (a Monday at 09:00). A rule that has no occurrence from there may
+        // still have some from the task's own start (FREQ=DAILY;INTERVAL=7;BYDAY=TU for a
+        // Tuesday task): the task's check (`check_schedule`) decides, from that start.
+        match density(parsed.clone(), probe_start) {
+            Ok(()) => {}
+            // Without its INTERVAL a rule has no phase to miss: if it has no occurrence then
+            // either (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30), it never has one.
+            Err(Density::Never) => {
+                if let Err(Density::Never) = density(parsed.interval(1), probe_start) {
+                    return Err(err(Density::Never.to_string()));
+                }
+            }
+            Err(e) => return Err(err(e.to_string())),
         }
         Ok(Self {
             text: body.clone(),
@@ -368,6 +354,64 @@ fn rebased(
         .unwrap_or(start)
 }
 
+/// Why a rule's first occurrences are refused.
+enum Density {
+    /// None at all from the start.
+    Never,
+    /// More than [`DENSITY_PER_DAY`] in 24 hours.
+    PerDay,
+    /// Two less than an hour apart (minutes apart).
+    Gap(i64),
+    /// The rule engine refused the start.
+    Invalid(String),
+}
+
+impl fmt::Display for Density {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Density::Never => f.write_str("the rule never produces an occurrence"),
+            Density::PerDay => write!(
+                f,
+                "must not recur more often than hourly (more than {DENSITY_PER_DAY} occurrences in 24 hours)"
+            ),
+            Density::Gap(m) => write!(
+                f,
+                "must not recur more often than hourly (occurrences {m} minutes apart)"
+            ),
+            Density::Invalid(e) => write!(f, "invalid RRULE: {e}"),
+        }
+    }
+}
+
+/// The first [`DENSITY_PROBE`] occurrences of `rule` from `start` (wall-clock time): there must
+/// be some, and HOURLY or slower is meant, whatever the FREQ: BYMINUTE and BYHOUR lists can
+/// pack more into a day (FREQ=HOURLY;BYMINUTE=0,1,...,59 is every minute), or two occurrences
+/// into a few minutes (FREQ=DAILY;BYHOUR=9;BYMINUTE=0,1).
+fn density(rule: RRule<Unvalidated>, start: DateTime<rrule::Tz>) -> Result<(), Density> {
+    let first = rule
+        .build(start)
+        .map_err(|e| Density::Invalid(e.to_string()))?
+        .all(DENSITY_PROBE)
+        .dates;
+    if first.is_empty() {
+        return Err(Density::Never);
+    }
+    let per_day = usize::from(DENSITY_PER_DAY);
+    if first
+        .windows(per_day + 1)
+        .any(|w| w[per_day] - w[0] < chrono::Duration::hours(24))
+    {
+        return Err(Density::PerDay);
+    }
+    if let Some(w) = first
+        .windows(2)
+        .find(|w| w[1] - w[0] < chrono::Duration::hours(1))
+    {
+        return Err(Density::Gap((w[1] - w[0]).num_minutes()));
+    }
+    Ok(())
+}
+
 /// An hourly rule's days, read as a yearly rule (which the engine walks a year at a time), must
 /// come at least [`HOURLY_DAYS_PER_YEAR`] times in a year. The engine walks an hourly rule a
 /// day at a time between occurrences, and a rule that names few days (BYYEARDAY=366 with
@@ -399,7 +443,7 @@ fn hourly_days_check(body: &str, start: DateTime<rrule::Tz>) -> Result<(), Strin
     match (days.first(), days.last()) {
         (Some(first), Some(last))
             if days.len() == usize::from(HOURLY_DAYS_PER_YEAR)
-                && *last - *first < chrono::Duration::days(366) =>
+                && *last - *first < chrono::Duration::days(365) =>
         {
             Ok(())
         }
@@ -545,20 +589,52 @@ impl RecurrenceRule {
             .and_then(parse_until)
     }
 
-    /// Refuses a rule whose UNTIL is before `start`, the series' first occurrence: the task
-    /// would be its only occurrence, which is never what the client meant.
-    pub fn check_starts_before_until(&self, start: DateTime<Utc>) -> Result<(), FieldError> {
-        match self.until() {
-            Some(until) if until < start => Err(FieldError::new(
-                "recurrence_rule",
-                format!(
-                    "UNTIL ({}) is before the series' first occurrence ({}): the series would end at once",
-                    super::time::format_utc(&until),
-                    super::time::format_utc(&start)
-                ),
-            )),
-            _ => Ok(()),
+    /// Checks the rule against the series it is set on: it started at `series_start` (the
+    /// first occurrence's due time) in `tz`, and the task it is set on is due at `from`. The
+    /// rule's first occurrences from that start must be hourly or slower (the rule's own check
+    /// read them from a fixed start), and it must have an occurrence after `from`: a rule
+    /// whose UNTIL has passed, or that never falls on the series' days and hours
+    /// (FREQ=HOURLY;INTERVAL=2;BYHOUR=9,11 for a task due at 10:00), would end the series at
+    /// its next completion, which is never what the client meant.
+    pub fn check_schedule(
+        &self,
+        series_start: DateTime<Utc>,
+        from: DateTime<Utc>,
+        tz: chrono_tz::Tz,
+    ) -> Result<(), FieldError> {
+        let err = |m: String| FieldError::new("recurrence_rule", m);
+        if let Some(until) = self.until()
+            && until < from
+        {
+            return Err(err(format!(
+                "UNTIL ({}) is before the task's due date ({}): the series would end at once",
+                super::time::format_utc(&until),
+                super::time::format_utc(&from)
+            )));
         }
+        let body: Vec<&str> = self
+            .rrule
+            .split(';')
+            .filter(|p| !p.trim().starts_with("UNTIL=") && !p.trim().starts_with("COUNT="))
+            .collect();
+        let wall = rrule::Tz::UTC
+            .from_local_datetime(&series_start.with_timezone(&tz).naive_local())
+            .single();
+        if let (Ok(rule), Some(wall)) = (RRule::<Unvalidated>::from_str(&body.join(";")), wall) {
+            match density(rule, wall) {
+                Ok(()) | Err(Density::Never) => {}
+                Err(e) => return Err(err(e.to_string())),
+            }
+        }
+        // (In the last year before 10000 a series may end for want of room: not refused.)
+        let near_the_end = latest().is_some_and(|l| from + chrono::Duration::days(366) > l);
+        if !near_the_end && self.next_after(series_start, tz, from).is_none() {
+            return Err(err(format!(
+                "the rule has no occurrence after the task's due date ({}) in {tz}: the series would end at once",
+                super::time::format_utc(&from)
+            )));
+        }
+        Ok(())
     }
 
     /// The rule's COUNT, if any.

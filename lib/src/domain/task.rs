@@ -611,7 +611,7 @@ impl Task {
             version: 1,
         };
         if let (Some(rule), Some(start)) = (&task.recurrence_rule, task.series_start) {
-            rule.check_starts_before_until(start)?;
+            rule.check_schedule(start, start, task.timezone.tz())?;
         }
         Ok(task)
     }
@@ -844,11 +844,15 @@ impl Task {
             self.series_id.get_or_insert(self.id);
             self.series_start = Some(self.due_date.unwrap_or(now));
         }
-        // A rule set by this update must not have ended before the series it starts.
+        // A rule set by this update must go on after the task it is set on.
         if changed.contains(&"recurrence_rule")
             && let (Some(rule), Some(start)) = (&self.recurrence_rule, self.series_start)
         {
-            rule.check_starts_before_until(start)?;
+            rule.check_schedule(
+                start,
+                self.due_date.unwrap_or(now).max(start),
+                self.timezone.tz(),
+            )?;
         }
         if let Some(s) = c.status
             && self.set_status(s, now)
@@ -1026,6 +1030,65 @@ mod tests {
             now,
         )
         .expect("moving a due date past UNTIL ends the series there; it is not refused");
+    }
+
+    #[test]
+    fn a_rule_is_checked_from_the_series_it_is_set_on() {
+        let now = t("2026-01-01T00:00:00Z");
+        let rule = |r: &str| RecurrenceRule::parse(r).expect(r);
+        let create = |r: &str, due: &str| {
+            let mut input = new_task("x");
+            input.due_date = Some(t(due));
+            input.recurrence_rule = Some(rule(r));
+            Task::create(TaskId::new(), OwnerId::local(), input, now)
+        };
+        // 2026-12-01 is a Tuesday.
+        create("FREQ=DAILY;INTERVAL=7;BYDAY=TU", "2026-12-01T09:00:00Z")
+            .expect("a Tuesday task, every seventh day on Tuesdays");
+        for (r, due) in [
+            ("FREQ=DAILY;INTERVAL=7;BYDAY=TU", "2026-12-02T09:00:00Z"),
+            ("FREQ=HOURLY;INTERVAL=2;BYHOUR=9,11", "2026-12-01T10:00:00Z"),
+        ] {
+            let e = create(r, due).expect_err(r);
+            assert!(
+                e.0[0].message.contains("no occurrence after"),
+                "{r}: {}",
+                e.0[0].message
+            );
+        }
+        // Dense from the task's own start, though not from the rule check's fixed one.
+        let e = create(
+            "FREQ=HOURLY;INTERVAL=2;BYHOUR=10;BYMINUTE=0,1",
+            "2026-12-01T10:00:00Z",
+        )
+        .expect_err("a minute apart");
+        assert!(e.0[0].message.contains("hourly"), "{}", e.0[0].message);
+        // An UNTIL before a later occurrence's due date, set by an update.
+        let mut task = create("daily", "2024-01-01T09:00:00Z").expect("valid");
+        task.occurrence = 2; // a later occurrence: moving it leaves the series start
+        task.apply(
+            TaskChanges {
+                due_date: Some(Some(t("2025-05-15T09:00:00Z"))),
+                ..TaskChanges::default()
+            },
+            now,
+        )
+        .expect("moved");
+        assert_eq!(task.series_start(), Some(t("2024-01-01T09:00:00Z")));
+        let e = task
+            .apply(
+                TaskChanges {
+                    recurrence_rule: Some(Some(rule("FREQ=DAILY;UNTIL=20250101T000000Z"))),
+                    ..TaskChanges::default()
+                },
+                now,
+            )
+            .expect_err("UNTIL before this occurrence's due date");
+        assert!(
+            e.0[0].message.contains("2025-05-15T09:00:00Z"),
+            "{}",
+            e.0[0].message
+        );
     }
 
     #[test]
