@@ -504,6 +504,10 @@ pub struct TaskChanges {
     pub is_recurring: Option<bool>,
     /// New or cleared recurrence rule.
     pub recurrence_rule: Option<Option<RecurrenceRule>>,
+    /// A rule the checks refused, with their reason, kept to compare with the stored one: a
+    /// rule stored under older, looser checks and sent back unchanged (as form-style clients
+    /// send every field) is no change; anything else gets the reason.
+    pub refused_rule: Option<(String, FieldError)>,
     /// New anchor.
     pub recurrence_anchor: Option<RecurrenceAnchor>,
     /// New time zone.
@@ -782,9 +786,15 @@ impl Task {
     /// (empty when the update changes nothing, in which case the version is not bumped).
     pub fn apply(
         &mut self,
-        c: TaskChanges,
+        mut c: TaskChanges,
         now: DateTime<Utc>,
     ) -> Result<Vec<&'static str>, ValidationErrors> {
+        if let Some((text, refused)) = c.refused_rule.take() {
+            if self.recurrence_rule.as_ref().map(RecurrenceRule::as_str) != Some(text.as_str()) {
+                return Err(refused.into());
+            }
+            c.recurrence_rule = None;
+        }
         let rule = resolve_recurrence(
             c.is_recurring,
             c.recurrence_rule,
@@ -1089,6 +1099,44 @@ mod tests {
             "{}",
             e.0[0].message
         );
+    }
+
+    #[test]
+    fn a_stored_rule_the_checks_now_refuse_may_be_sent_back_unchanged() {
+        let now = t("2026-01-01T00:00:00Z");
+        let mut input = new_task("x");
+        input.due_date = Some(t("2026-12-01T09:00:00Z"));
+        input.recurrence_rule = Some(RecurrenceRule::parse("daily").expect("rule"));
+        let mut task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        let old = "FREQ=DAILY;BYHOUR=9,17;BYMINUTE=0,30"; // accepted before the 1-hour gap
+        task.recurrence_rule = Some(RecurrenceRule::from_stored(old));
+        let refused = RecurrenceRule::parse(old).expect_err("refused now");
+        let changed = task
+            .apply(
+                TaskChanges {
+                    title: Some(TaskTitle::parse("y").expect("title")),
+                    refused_rule: Some((old.to_string(), refused.clone())),
+                    ..TaskChanges::default()
+                },
+                now,
+            )
+            .expect("the stored rule, sent back");
+        assert_eq!(changed, vec!["title"]);
+        assert_eq!(
+            task.recurrence_rule.as_ref().map(RecurrenceRule::as_str),
+            Some(old)
+        );
+        let other = "FREQ=DAILY;BYHOUR=9;BYMINUTE=0,30";
+        let e = task
+            .apply(
+                TaskChanges {
+                    refused_rule: Some((other.to_string(), refused)),
+                    ..TaskChanges::default()
+                },
+                now,
+            )
+            .expect_err("a different refused rule");
+        assert_eq!(e.0[0].field, "recurrence_rule");
     }
 
     #[test]

@@ -258,6 +258,8 @@ pub fn parse_new_task(map: &Map<String, Value>) -> Result<NewTask, ValidationErr
 /// Parses a PATCH body: absent fields stay, `null` clears nullable ones.
 pub fn parse_changes(map: &Map<String, Value>) -> Result<TaskChanges, ValidationErrors> {
     let mut f = Fields::new(map);
+    // A refused rule is judged against the stored one (`TaskChanges::refused_rule`).
+    let mut refused_rule = None;
     let changes = TaskChanges {
         title: f.parsed("title", title),
         description: f
@@ -269,11 +271,24 @@ pub fn parse_changes(map: &Map<String, Value>) -> Result<TaskChanges, Validation
         due_date: f.nullable_parsed("due_date", time),
         reminder_at: f.nullable_parsed("reminder_at", time),
         is_recurring: f.boolean("is_recurring"),
-        recurrence_rule: f.nullable_parsed("recurrence_rule", rule),
+        recurrence_rule: f.nullable_parsed("recurrence_rule", |s| {
+            RecurrenceRule::parse(s).map_err(|e| {
+                let message = e.message.clone();
+                refused_rule = Some((s.trim().to_string(), e));
+                message
+            })
+        }),
+        refused_rule: None,
         recurrence_anchor: f.parsed("recurrence_anchor", |s| {
             field_msg(s.parse::<RecurrenceAnchor>())
         }),
         timezone: f.parsed("timezone", zone),
+    };
+    let changes = TaskChanges {
+        refused_rule: refused_rule.inspect(|_| {
+            f.errors.0.retain(|e| e.field != "recurrence_rule");
+        }),
+        ..changes
     };
     f.finish(changes)
 }
@@ -630,6 +645,15 @@ mod tests {
         assert_eq!(c.due_date, Some(None));
         assert!(matches!(c.description, Some(None)));
         assert!(parse_changes(&obj(json!({"priority": null}))).is_err());
+        // A refused rule is kept, with its reason, for the stored one to judge.
+        let c = parse_changes(&obj(
+            json!({"recurrence_rule": " FREQ=DAILY;BYHOUR=9;BYMINUTE=0,30 "}),
+        ))
+        .expect("judged later");
+        let (text, why) = c.refused_rule.expect("kept");
+        assert_eq!(text, "FREQ=DAILY;BYHOUR=9;BYMINUTE=0,30");
+        assert!(why.message.contains("hourly"), "{}", why.message);
+        assert!(c.recurrence_rule.is_none());
         assert!(parse_changes(&obj(json!({"is_recurring": "yes"}))).is_err());
     }
 
