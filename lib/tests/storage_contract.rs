@@ -434,6 +434,32 @@ async fn a_failed_write_leaves_neither_task_nor_event() {
     }
 }
 
+/// A PostgreSQL store (pool of 2) with task "a" and its event written, for the tests of
+/// closed connections; `None` without a server (outside CI).
+async fn pg_store_with_a() -> Option<(String, tasks::storage::PgTaskStore, Task)> {
+    let url = support::pg_url().await?;
+    let store = tasks::storage::PgTaskStore::connect(&url, 2)
+        .await
+        .expect("connect");
+    let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
+    let ev = DomainEvent::created(&a, "test", a.created_at);
+    store.insert(&a, &[ev]).await.expect("insert a");
+    Some((url, store, a))
+}
+
+/// Terminates every other client connection to the database (what a restart does to them);
+/// returns how many there were.
+async fn terminate_clients(admin: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND backend_type = 'client backend'",
+    )
+    .fetch_one(admin)
+    .await
+    .expect("terminate")
+}
+
 /// What a restart of PostgreSQL does to a running process: every connection it had is closed
 /// by the server (here: terminated, as a restart's shutdown does). A create on the inserter's
 /// kept connection is written again on a fresh one and succeeds; reads on pooled connections
@@ -444,16 +470,10 @@ async fn a_failed_write_leaves_neither_task_nor_event() {
 #[tokio::test]
 async fn connections_the_server_closed_are_replaced() {
     use tasks::ports::EventStore;
-    let Some(url) = support::pg_url().await else {
+    let Some((url, store, a)) = pg_store_with_a().await else {
         return;
     };
-    let store = tasks::storage::PgTaskStore::connect(&url, 2)
-        .await
-        .expect("connect");
     let owner = OwnerId::local();
-    let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
-    let ev = DomainEvent::created(&a, "test", a.created_at);
-    store.insert(&a, &[ev]).await.expect("insert a");
     assert!(store.get(&owner, a.id).await.expect("get a").is_some());
     let claimed = store.claim_outbox(Utc::now(), 10, 30).await.expect("claim");
     assert_eq!(claimed.len(), 1);
@@ -461,13 +481,7 @@ async fn connections_the_server_closed_are_replaced() {
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
         .await
         .expect("admin connection");
-    let terminate = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-                     WHERE datname = current_database() AND pid <> pg_backend_pid() \
-                     AND backend_type = 'client backend'";
-    let closed: i64 = sqlx::query_scalar(terminate)
-        .fetch_one(&mut admin)
-        .await
-        .expect("terminate");
+    let closed = terminate_clients(&mut admin).await;
     assert!(
         closed >= 3,
         "pool, inserter and relay connections: {closed}"
@@ -484,10 +498,7 @@ async fn connections_the_server_closed_are_replaced() {
     assert_eq!(store.rewritten_creates(), 1, "b was written again");
 
     // Again, and past the idle check: reads from pooled connections the server closed.
-    let closed: i64 = sqlx::query_scalar(terminate)
-        .fetch_one(&mut admin)
-        .await
-        .expect("terminate");
+    let closed = terminate_clients(&mut admin).await;
     assert!(closed >= 1, "the connection b was written on: {closed}");
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     assert!(store.get(&owner, b.id).await.expect("get b").is_some());
@@ -558,15 +569,9 @@ async fn creates_leave_a_one_connection_pool_to_the_other_requests() {
 #[tokio::test]
 async fn the_relay_takes_a_fresh_connection_after_the_server_closed_its_own() {
     use tasks::ports::EventStore;
-    let Some(url) = support::pg_url().await else {
+    let Some((url, store, _)) = pg_store_with_a().await else {
         return;
     };
-    let store = tasks::storage::PgTaskStore::connect(&url, 2)
-        .await
-        .expect("connect");
-    let a = task("a", Priority::Low, None, &[], "2026-01-01T00:00:00Z");
-    let ev = DomainEvent::created(&a, "test", a.created_at);
-    store.insert(&a, &[ev]).await.expect("insert a");
     assert!(
         store
             .claim_outbox(Utc::now(), 10, 1)
@@ -578,15 +583,7 @@ async fn the_relay_takes_a_fresh_connection_after_the_server_closed_its_own() {
     let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
         .await
         .expect("admin connection");
-    let closed: i64 = sqlx::query_scalar(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() \
-         AND backend_type = 'client backend'",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .expect("terminate");
-    assert!(closed >= 1);
+    assert!(terminate_clients(&mut admin).await >= 1);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let _ = store.claim_outbox(Utc::now(), 10, 1).await;
     let claimed = store
