@@ -80,18 +80,16 @@ impl RecurrenceRule {
         if parsed.get_by_second().len() > 1 {
             return Err(err("BYSECOND may name one second at most".into()));
         }
-        if parsed.get_freq() == Frequency::Hourly {
-            hourly_days_check(&body, probe_start).map_err(err)?;
-        }
+        days_check(&body, parsed.get_freq(), probe_start).map_err(err)?;
         // From a fixed start (a Monday at 09:00). A rule that has no occurrence from there may
         // still have some from the task's own start (FREQ=DAILY;INTERVAL=7;BYDAY=TU for a
         // Tuesday task): the task's check (`check_schedule`) decides, from that start.
-        match density(parsed.clone(), probe_start) {
+        match density(parsed.clone(), probe_start, false) {
             Ok(()) => {}
             // Without its INTERVAL a rule has no phase to miss: if it has no occurrence then
             // either (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30), it never has one.
             Err(Density::Never) => {
-                if let Err(Density::Never) = density(parsed.interval(1), probe_start) {
+                if let Err(Density::Never) = density(parsed.interval(1), probe_start, false) {
                     return Err(err(Density::Never.to_string()));
                 }
             }
@@ -387,12 +385,23 @@ impl fmt::Display for Density {
 /// be some, and HOURLY or slower is meant, whatever the FREQ: BYMINUTE and BYHOUR lists can
 /// pack more into a day (FREQ=HOURLY;BYMINUTE=0,1,...,59 is every minute), or two occurrences
 /// into a few minutes (FREQ=DAILY;BYHOUR=9;BYMINUTE=0,1).
-fn density(rule: RRule<Unvalidated>, start: DateTime<rrule::Tz>) -> Result<(), Density> {
-    let first = rule
+///
+/// With `start_occurs`, the start is an occurrence of its own (a task's due date is the
+/// series' first occurrence, whether or not the rule produces it), so it is measured with them:
+/// `FREQ=DAILY;BYHOUR=9;BYMINUTE=1` on a task due at 09:00 comes back a minute later.
+fn density(
+    rule: RRule<Unvalidated>,
+    start: DateTime<rrule::Tz>,
+    start_occurs: bool,
+) -> Result<(), Density> {
+    let mut first = rule
         .build(start)
         .map_err(|e| Density::Invalid(e.to_string()))?
         .all(DENSITY_PROBE)
         .dates;
+    if start_occurs && first.first().is_some_and(|f| *f > start) {
+        first.insert(0, start);
+    }
     if first.is_empty() {
         return Err(Density::Never);
     }
@@ -412,12 +421,24 @@ fn density(rule: RRule<Unvalidated>, start: DateTime<rrule::Tz>) -> Result<(), D
     Ok(())
 }
 
-/// An hourly rule's days, read as a yearly rule (which the engine walks a year at a time), must
-/// come at least [`HOURLY_DAYS_PER_YEAR`] times in a year. The engine walks an hourly rule a
-/// day at a time between occurrences, and a rule that names few days (BYYEARDAY=366 with
-/// BYDAY=SU: one day in about 28 years) cost a second of CPU for each one, at every create
-/// and completion. Such a schedule is a daily, monthly or yearly rule with BYHOUR.
-fn hourly_days_check(body: &str, start: DateTime<rrule::Tz>) -> Result<(), String> {
+/// An hourly or daily rule's days, read as a yearly rule (which the engine walks a year at a
+/// time), must be frequent: an hourly rule's at least [`HOURLY_DAYS_PER_YEAR`] in a year, a
+/// daily rule's at least one a year. The engine walks such a rule a day at a time between
+/// occurrences, and one that names few days (BYYEARDAY=366 with BYDAY=SU, or 29 February on a
+/// Monday: one day in about 28 years) cost up to a second of CPU per occurrence, at every
+/// create and completion. Such a schedule is a monthly or yearly rule (with BYHOUR).
+fn days_check(body: &str, freq: Frequency, start: DateTime<rrule::Tz>) -> Result<(), String> {
+    let (days_needed, message) = match freq {
+        Frequency::Hourly => (
+            HOURLY_DAYS_PER_YEAR,
+            "FREQ=HOURLY must fall on at least 12 days a year; for rarer days use FREQ=DAILY, MONTHLY or YEARLY with BYHOUR",
+        ),
+        Frequency::Daily => (
+            2,
+            "FREQ=DAILY must fall on at least one day a year; for rarer days use FREQ=MONTHLY or YEARLY",
+        ),
+        _ => return Ok(()),
+    };
     let day_parts: Vec<&str> = body
         .split(';')
         .filter(|p| {
@@ -438,26 +459,27 @@ fn hourly_days_check(body: &str, start: DateTime<rrule::Tz>) -> Result<(), Strin
     let days = RRule::<Unvalidated>::from_str(&format!("FREQ=YEARLY;{}", day_parts.join(";")))
         .and_then(|r| r.build(start))
         .map_err(|e| format!("invalid RRULE: {e}"))?
-        .all(HOURLY_DAYS_PER_YEAR)
+        .all(days_needed)
         .dates;
     match (days.first(), days.last()) {
         (Some(first), Some(last))
-            if days.len() == usize::from(HOURLY_DAYS_PER_YEAR)
-                && *last - *first < chrono::Duration::days(365) =>
+            if days.len() == usize::from(days_needed)
+                && *last - *first < chrono::Duration::days(366) =>
         {
             Ok(())
         }
-        _ => Err(format!(
-            "FREQ=HOURLY must fall on at least {HOURLY_DAYS_PER_YEAR} days a year; for rarer days use FREQ=DAILY, MONTHLY or YEARLY with BYHOUR"
-        )),
+        _ => Err(message.to_string()),
     }
 }
 
-/// The fewest days a year an hourly rule may fall on (see [`hourly_days_check`]).
+/// The fewest days a year an hourly rule may fall on (see [`days_check`]).
 const HOURLY_DAYS_PER_YEAR: u16 = 12;
 
+/// Positions BYSETPOS may name at most: each is looked for in every period's set.
+const MAX_SET_POSITIONS: usize = 10;
+
 /// Occurrences of a new rule looked at for its density, and the most it may have in 24 hours.
-const DENSITY_PROBE: u16 = 60;
+const DENSITY_PROBE: u16 = 25;
 const DENSITY_PER_DAY: u16 = 24;
 
 /// Occurrences read from the rule engine at a time.
@@ -506,6 +528,27 @@ fn rfc5545_checks(body: &str) -> Result<String, String> {
         .map(|p| p.split_once('=').unwrap_or((p, "")))
         .collect();
     let get = |name: &str| parts.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    if let Some((k, _)) = parts.iter().find(|(_, v)| v.trim().is_empty()) {
+        return Err(format!("{k} needs a value"));
+    }
+    if get("BYSETPOS").is_some_and(|v| v.split(',').count() > MAX_SET_POSITIONS) {
+        return Err(format!(
+            "BYSETPOS may name {MAX_SET_POSITIONS} positions at most"
+        ));
+    }
+    if let Some(days) = get("BYDAY")
+        && days.split(',').any(|d| {
+            let n = d.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            !n.is_empty()
+                && n.trim_start_matches(['+', '-'])
+                    .parse::<u32>()
+                    .is_ok_and(|n| n == 0)
+        })
+    {
+        return Err(format!(
+            "BYDAY positions run from 1 to 53 or -53 to -1 (got {days})"
+        ));
+    }
     if get("COUNT").is_some() && get("UNTIL").is_some() {
         return Err("COUNT and UNTIL cannot both be given".into());
     }
@@ -596,16 +639,23 @@ impl RecurrenceRule {
     /// whose UNTIL has passed, or that never falls on the series' days and hours
     /// (FREQ=HOURLY;INTERVAL=2;BYHOUR=9,11 for a task due at 10:00), would end the series at
     /// its next completion, which is never what the client meant.
+    ///
+    /// With `until_ends_it`, a `from` past UNTIL is no error: the series ends there, as the
+    /// rule says (a due date moved past UNTIL).
     pub fn check_schedule(
         &self,
         series_start: DateTime<Utc>,
         from: DateTime<Utc>,
         tz: chrono_tz::Tz,
+        until_ends_it: bool,
     ) -> Result<(), FieldError> {
         let err = |m: String| FieldError::new("recurrence_rule", m);
         if let Some(until) = self.until()
             && until < from
         {
+            if until_ends_it {
+                return Ok(());
+            }
             return Err(err(format!(
                 "UNTIL ({}) is before the task's due date ({}): the series would end at once",
                 super::time::format_utc(&until),
@@ -621,7 +671,7 @@ impl RecurrenceRule {
             .from_local_datetime(&series_start.with_timezone(&tz).naive_local())
             .single();
         if let (Ok(rule), Some(wall)) = (RRule::<Unvalidated>::from_str(&body.join(";")), wall) {
-            match density(rule, wall) {
+            match density(rule, wall, true) {
                 Ok(()) | Err(Density::Never) => {}
                 Err(e) => return Err(err(e.to_string())),
             }

@@ -615,7 +615,7 @@ impl Task {
             version: 1,
         };
         if let (Some(rule), Some(start)) = (&task.recurrence_rule, task.series_start) {
-            rule.check_schedule(start, start, task.timezone.tz())?;
+            rule.check_schedule(start, start, task.timezone.tz(), false)?;
         }
         Ok(task)
     }
@@ -854,15 +854,14 @@ impl Task {
             self.series_id.get_or_insert(self.id);
             self.series_start = Some(self.due_date.unwrap_or(now));
         }
-        // A rule set by this update must go on after the task it is set on.
-        if changed.contains(&"recurrence_rule")
+        // A rule set by this update, or a series whose due date or zone it moves, must go on
+        // after the task (a moved due date may pass UNTIL: the series ends there).
+        let rule_set = changed.contains(&"recurrence_rule");
+        if (rule_set || changed.contains(&"due_date") || changed.contains(&"timezone"))
             && let (Some(rule), Some(start)) = (&self.recurrence_rule, self.series_start)
         {
-            rule.check_schedule(
-                start,
-                self.due_date.unwrap_or(now).max(start),
-                self.timezone.tz(),
-            )?;
+            let from = self.due_date.unwrap_or(now).max(start);
+            rule.check_schedule(start, from, self.timezone.tz(), !rule_set)?;
         }
         if let Some(s) = c.status
             && self.set_status(s, now)
@@ -1073,6 +1072,36 @@ mod tests {
         )
         .expect_err("a minute apart");
         assert!(e.0[0].message.contains("hourly"), "{}", e.0[0].message);
+        // The due date itself is the first occurrence: the rule's own first one a minute later
+        // is too close.
+        let e = create("FREQ=DAILY;BYHOUR=9;BYMINUTE=1", "2026-12-01T09:00:00Z")
+            .expect_err("a minute after the due date");
+        assert!(
+            e.0[0].message.contains("1 minutes apart"),
+            "{}",
+            e.0[0].message
+        );
+        // An update that moves the due date or the zone off the rule's days and hours.
+        let mut tuesday =
+            create("FREQ=DAILY;INTERVAL=7;BYDAY=TU", "2026-12-01T09:00:00Z").expect("valid");
+        let moved = |due: &str| TaskChanges {
+            due_date: Some(Some(t(due))),
+            ..TaskChanges::default()
+        };
+        tuesday
+            .apply(moved("2026-12-02T09:00:00Z"), now)
+            .expect_err("moved to a Wednesday");
+        let mut hourly =
+            create("FREQ=HOURLY;INTERVAL=2;BYHOUR=9,11", "2026-12-01T09:00:00Z").expect("valid");
+        hourly
+            .apply(
+                TaskChanges {
+                    timezone: Some(crate::domain::TimeZoneName::parse("Asia/Kolkata").expect("tz")),
+                    ..TaskChanges::default()
+                },
+                now,
+            )
+            .expect_err("09:00 UTC is 14:30 in Kolkata");
         // An UNTIL before a later occurrence's due date, set by an update.
         let mut task = create("daily", "2024-01-01T09:00:00Z").expect("valid");
         task.occurrence = 2; // a later occurrence: moving it leaves the series start
