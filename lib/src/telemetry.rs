@@ -8,7 +8,11 @@ use crate::config::LogFormat;
 /// Installs the global subscriber once; later calls (tests) are ignored.
 pub fn init(format: LogFormat) {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        // The rule engine warns each time a rule runs out its search ("max loop counter"),
+        // which a client's rule text can make happen once per request: rules that would are
+        // refused (domain::recurrence), and the warning is no operator's business.
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rrule=error"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
