@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::{DateTime, TimeZone, Utc};
 use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
 
-use super::FieldError;
+use super::{FieldError, time};
 
 /// Longest rule text accepted.
 const RULE_MAX_CHARS: usize = 500;
@@ -166,34 +166,17 @@ impl RecurrenceRule {
         after: DateTime<Utc>,
         rebase: bool,
     ) -> Option<DateTime<Utc>> {
-        let mut until = None;
-        let mut parts = Vec::new();
-        for part in self.rrule.split(';') {
-            let upper = part.trim().to_ascii_uppercase();
-            if upper.starts_with("COUNT=") {
-                continue;
-            }
-            if let Some(u) = upper.strip_prefix("UNTIL=") {
-                until = Some(parse_until(u)?);
-                continue;
-            }
-            parts.push(part);
-        }
-        let floating = |t: DateTime<Utc>| -> Option<DateTime<rrule::Tz>> {
-            rrule::Tz::UTC
-                .from_local_datetime(&t.with_timezone(&tz).naive_local())
-                .single()
-        };
-        let after_wall = floating(after)?;
-        let start_wall = floating(series_start)?;
-        let rule = RRule::<Unvalidated>::from_str(&parts.join(";")).ok()?;
+        let (mut parts, until) = self.unlimited()?;
+        let after_wall = wall_clock(after, tz)?;
+        let start_wall = wall_clock(series_start, tz)?;
+        let mut rule = RRule::<Unvalidated>::from_str(&parts.join(";")).ok()?;
         // What a monthly or yearly rule takes from its start besides the time of day (the day
         // of the month, and the month), written out, so that the start can be moved.
         let defaults = start_defaults(&rule, start_wall, self.is_preset());
         if !defaults.is_empty() {
             parts.extend(defaults.iter().map(String::as_str));
+            rule = RRule::<Unvalidated>::from_str(&parts.join(";")).ok()?;
         }
-        let rule = RRule::<Unvalidated>::from_str(&parts.join(";")).ok()?;
         let start_wall = if rebase {
             rebased(
                 start_wall,
@@ -224,7 +207,7 @@ impl RecurrenceRule {
                     best = Some(at);
                 }
                 if *wall > last_wall {
-                    return best.filter(|b| until.is_none_or(|u| *b <= u) && Some(*b) <= latest());
+                    return best.filter(|b| until.is_none_or(|u| *b <= u) && time::in_range(b));
                 }
             }
             match page.dates.last() {
@@ -235,15 +218,34 @@ impl RecurrenceRule {
                 _ => break,
             }
         }
-        best.filter(|b| until.is_none_or(|u| *b <= u) && Some(*b) <= latest())
+        best.filter(|b| until.is_none_or(|u| *b <= u) && time::in_range(b))
+    }
+
+    /// The rule's parts without COUNT and UNTIL, which the callers apply themselves, and its
+    /// UNTIL; `None` when the UNTIL cannot be read.
+    fn unlimited(&self) -> Option<(Vec<&str>, Option<DateTime<Utc>>)> {
+        let mut until = None;
+        let mut parts = Vec::new();
+        for part in self.rrule.split(';') {
+            let upper = part.trim().to_ascii_uppercase();
+            if upper.starts_with("COUNT=") {
+                continue;
+            }
+            if let Some(u) = upper.strip_prefix("UNTIL=") {
+                until = Some(parse_until(u)?);
+                continue;
+            }
+            parts.push(part);
+        }
+        Some((parts, until))
     }
 }
 
-/// The latest moment a due date can have: the API reads and writes four-digit years.
-fn latest() -> Option<DateTime<Utc>> {
-    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
-        .and_then(|d| d.and_hms_opt(23, 59, 59))
-        .map(|n| n.and_utc())
+/// `t`'s local date and time in `tz`, as a zone-less (floating) time the rule engine expands.
+fn wall_clock(t: DateTime<Utc>, tz: chrono_tz::Tz) -> Option<DateTime<rrule::Tz>> {
+    rrule::Tz::UTC
+        .from_local_datetime(&t.with_timezone(&tz).naive_local())
+        .single()
 }
 
 /// The parts a monthly or yearly rule takes from its start when it names no day (RFC 5545
@@ -279,9 +281,9 @@ fn start_defaults(
             parts.push("BYMONTHDAY=28,29".to_string());
             parts.push("BYSETPOS=-1".to_string());
         }
-        Frequency::Monthly if !names_a_day => parts.push(format!("BYMONTHDAY={}", start.day())),
+        Frequency::Monthly if !names_a_day => parts.push(format!("BYMONTHDAY={day}")),
         Frequency::Yearly if !names_a_day => {
-            parts.push(format!("BYMONTHDAY={}", start.day()));
+            parts.push(format!("BYMONTHDAY={day}"));
             if rule.get_by_month().is_empty() {
                 parts.push(format!("BYMONTH={}", start.month()));
             }
@@ -590,7 +592,7 @@ fn rfc5545_checks(body: &str) -> Result<String, String> {
         ));
     }
     // RFC 5545 §3.3.10: BYWEEKNO only in a YEARLY rule; BYYEARDAY not in a DAILY, WEEKLY or
-    // MONTHLY one (nor, here, in an HOURLY one: see `hourly_days_check`).
+    // MONTHLY one (nor, here, in an HOURLY one: see `days_check`).
     if get("BYWEEKNO").is_some() && freq != "YEARLY" {
         return Err(format!("BYWEEKNO needs FREQ=YEARLY (got FREQ={freq})"));
     }
@@ -626,10 +628,7 @@ fn rfc5545_checks(body: &str) -> Result<String, String> {
 impl RecurrenceRule {
     /// The rule's UNTIL, if any.
     pub fn until(&self) -> Option<DateTime<Utc>> {
-        self.rrule
-            .split(';')
-            .find_map(|p| p.trim().strip_prefix("UNTIL="))
-            .and_then(parse_until)
+        self.unlimited().and_then(|(_, until)| until)
     }
 
     /// Checks the rule against the series it is set on: it started at `series_start` (the
@@ -658,30 +657,25 @@ impl RecurrenceRule {
             }
             return Err(err(format!(
                 "UNTIL ({}) is before the task's due date ({}): the series would end at once",
-                super::time::format_utc(&until),
-                super::time::format_utc(&from)
+                time::format_utc(&until),
+                time::format_utc(&from)
             )));
         }
-        let body: Vec<&str> = self
-            .rrule
-            .split(';')
-            .filter(|p| !p.trim().starts_with("UNTIL=") && !p.trim().starts_with("COUNT="))
-            .collect();
-        let wall = rrule::Tz::UTC
-            .from_local_datetime(&series_start.with_timezone(&tz).naive_local())
-            .single();
-        if let (Ok(rule), Some(wall)) = (RRule::<Unvalidated>::from_str(&body.join(";")), wall) {
+        let rule = self
+            .unlimited()
+            .and_then(|(parts, _)| RRule::<Unvalidated>::from_str(&parts.join(";")).ok());
+        if let (Some(rule), Some(wall)) = (rule, wall_clock(series_start, tz)) {
             match density(rule, wall, true) {
                 Ok(()) | Err(Density::Never) => {}
                 Err(e) => return Err(err(e.to_string())),
             }
         }
         // (In the last year before 10000 a series may end for want of room: not refused.)
-        let near_the_end = latest().is_some_and(|l| from + chrono::Duration::days(366) > l);
+        let near_the_end = !time::in_range(&(from + chrono::Duration::days(366)));
         if !near_the_end && self.next_after(series_start, tz, from).is_none() {
             return Err(err(format!(
                 "the rule has no occurrence after the task's due date ({}) in {tz}: the series would end at once",
-                super::time::format_utc(&from)
+                time::format_utc(&from)
             )));
         }
         Ok(())

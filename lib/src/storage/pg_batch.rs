@@ -232,7 +232,7 @@ async fn write_again(pool: &PgPool, rows: &[NewRow], replies: Vec<Reply>) {
         };
         let outcome = insert_again(&mut conn, row).await;
         // An error the server answered leaves the connection usable; any other may not.
-        if !matches!(&outcome, Err(e) if !is_server_error(e)) {
+        if outcome.as_ref().err().is_none_or(is_server_error) {
             held = Some(conn);
         }
         let _ = reply.send(outcome);

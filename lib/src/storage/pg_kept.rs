@@ -14,10 +14,13 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgConnection;
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgArguments, PgQueryResult, PgRow};
 use sqlx::{PgPool, Postgres};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::ports::StoreError;
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 /// How long one connection is kept at most.
 pub const MAX_KEPT: Duration = Duration::from_secs(10 * 60);
@@ -62,6 +65,20 @@ impl KeptConnection {
             None => (self.pool.acquire().await?, Instant::now()),
         };
         Ok(Kept { slot, conn, since })
+    }
+
+    /// Runs one statement on the kept connection (see [`Kept::done`]).
+    pub async fn execute(&self, q: PgQuery<'_>) -> Result<PgQueryResult, StoreError> {
+        let mut kept = self.get().await?;
+        let outcome = q.execute(kept.conn()).await;
+        kept.done(outcome)
+    }
+
+    /// Runs one query on the kept connection and returns its rows (see [`Kept::done`]).
+    pub async fn fetch_all(&self, q: PgQuery<'_>) -> Result<Vec<PgRow>, StoreError> {
+        let mut kept = self.get().await?;
+        let outcome = q.fetch_all(kept.conn()).await;
+        kept.done(outcome)
     }
 
     /// Gives the kept connection back to the pool (when its user goes idle).

@@ -108,11 +108,12 @@ pub struct PgTaskStore {
 impl PgTaskStore {
     /// Connects (one connection is opened now to run migrations; the rest on demand).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let pool = pool_options(max_connections).connect(url).await?;
+        let options: PgConnectOptions = url.parse()?;
+        let pool = pool_options(max_connections)
+            .connect_with(options.clone())
+            .await?;
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
-        let relay_options = url
-            .parse::<PgConnectOptions>()?
-            .options([("synchronous_commit", "off")]);
+        let relay_options = options.clone().options([("synchronous_commit", "off")]);
         // One connection, kept: the relay claims and marks one batch at a time.
         let relay = Arc::new(KeptConnection::new(
             pool_options(1).connect_lazy_with(relay_options),
@@ -120,7 +121,7 @@ impl PgTaskStore {
         // The inserters' connections, kept between batches, from a pool of their own: kept
         // connections taken from the requests' pool would leave a small one (1 or 2) to them.
         let insert_pool =
-            pool_options(super::pg_batch::INSERTERS as u32).connect_lazy_with(url.parse()?);
+            pool_options(super::pg_batch::INSERTERS as u32).connect_lazy_with(options);
         Ok(Self {
             relay,
             counts: Arc::new(SnapshotCache::new(COUNT_CACHE_BYTES)),

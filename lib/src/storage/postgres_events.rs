@@ -122,14 +122,12 @@ impl EventStore for PgTaskStore {
         // alongside another merge (this call waits for a running one, then finds the list
         // nearly empty). Committing it need not wait for the flush: it is index upkeep, redone
         // by any later merge or vacuum.
-        let mut kept = self.relay().get().await?;
-        let outcome = sqlx::query(
-            "SELECT gin_clean_pending_list('tasks_search_idx'::regclass), \
-                    gin_clean_pending_list('tasks_tags_idx'::regclass)",
-        )
-        .execute(kept.conn())
-        .await;
-        kept.done(outcome)?;
+        self.relay()
+            .execute(sqlx::query(
+                "SELECT gin_clean_pending_list('tasks_search_idx'::regclass), \
+                        gin_clean_pending_list('tasks_tags_idx'::regclass)",
+            ))
+            .await?;
         Ok(())
     }
 
@@ -141,13 +139,13 @@ impl EventStore for PgTaskStore {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut kept = self.relay().get().await?;
-        let outcome = sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = ANY($1)")
-            .bind(ids)
-            .bind(now)
-            .execute(kept.conn())
-            .await;
-        kept.done(outcome)?;
+        self.relay()
+            .execute(
+                sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = ANY($1)")
+                    .bind(ids)
+                    .bind(now),
+            )
+            .await?;
         Ok(())
     }
 
@@ -172,14 +170,15 @@ impl EventStore for PgTaskStore {
         limit: u32,
         lease_secs: i64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut kept = self.relay().get().await?;
-        let outcome = sqlx::query(super::postgres::CLAIM_OUTBOX_SQL)
-            .bind(now)
-            .bind(i64::from(limit))
-            .bind(now + Duration::seconds(lease_secs))
-            .fetch_all(kept.conn())
-            .await;
-        let rows = kept.done(outcome)?;
+        let rows = self
+            .relay()
+            .fetch_all(
+                sqlx::query(super::postgres::CLAIM_OUTBOX_SQL)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .bind(now + Duration::seconds(lease_secs)),
+            )
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let ce: Json<serde_json::Value> = r.try_get("cloudevent")?;
@@ -199,13 +198,13 @@ impl EventStore for PgTaskStore {
     }
 
     async fn outbox_published(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let mut kept = self.relay().get().await?;
-        let outcome = sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(kept.conn())
-            .await;
-        kept.done(outcome)?;
+        self.relay()
+            .execute(
+                sqlx::query("UPDATE outbox SET published_at = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(now),
+            )
+            .await?;
         Ok(())
     }
 
@@ -215,14 +214,14 @@ impl EventStore for PgTaskStore {
         error: &str,
         retry_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut kept = self.relay().get().await?;
-        let outcome = sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(error.chars().take(1000).collect::<String>())
-            .bind(retry_at)
-            .execute(kept.conn())
-            .await;
-        kept.done(outcome)?;
+        self.relay()
+            .execute(
+                sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(error.chars().take(1000).collect::<String>())
+                    .bind(retry_at),
+            )
+            .await?;
         Ok(())
     }
 
