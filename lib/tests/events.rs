@@ -230,6 +230,48 @@ async fn completing_by_patch_is_a_completion_for_every_consumer() {
         .await;
         assert_eq!(series["total"], 2, "{url}");
         assert_eq!(series["tasks"][1]["due_date"], "2027-01-02T09:00:00Z");
+
+        // Counted from the completion: a week after the day it was done, at the due date's
+        // time of day in the task's zone (not at the minute it was ticked off).
+        let weekly = create(&app, json!({"title": "call mum", "recurrence_rule": "weekly", "recurrence_anchor": "completion", "timezone": "Europe/Paris", "due_date": "2026-11-02T09:30:00+01:00"})).await;
+        let (s, done) = call(
+            &app,
+            "POST",
+            &format!("/api/tasks/{weekly}/complete"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{done}");
+        state.relay.pass().await.expect("relay");
+        state.relay.pass().await.expect("relay");
+        let completed: chrono::DateTime<chrono::Utc> = done["completed_at"]
+            .as_str()
+            .expect("completed_at")
+            .parse()
+            .expect("time");
+        let paris = chrono_tz::Europe::Paris;
+        let want = tasks::domain::recurrence::place(
+            paris,
+            (completed.with_timezone(&paris).date_naive() + chrono::Days::new(7))
+                .and_hms_opt(9, 30, 0)
+                .expect("time"),
+        )
+        .expect("placed");
+        let (_, series) = call(
+            &app,
+            "GET",
+            &format!("/api/tasks?series_id={weekly}&sort_by=due_date"),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(series["total"], 2, "{url}");
+        assert_eq!(
+            series["tasks"][1]["due_date"],
+            want.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "{url}"
+        );
     }
 }
 

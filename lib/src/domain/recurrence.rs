@@ -127,6 +127,14 @@ impl RecurrenceRule {
         &self.rrule
     }
 
+    /// Whether the rule repeats within a day by its frequency (`FREQ=HOURLY`; anything denser
+    /// is refused at parsing).
+    pub fn is_hourly(&self) -> bool {
+        self.rrule
+            .split(';')
+            .any(|part| part.trim().eq_ignore_ascii_case("FREQ=HOURLY"))
+    }
+
     /// Whether the rule is one of the spec's presets (`daily`, `weekly`, `monthly`, `yearly`).
     fn is_preset(&self) -> bool {
         matches!(

@@ -676,10 +676,31 @@ impl Task {
                 (rule.next_after(start, tz, due)?, false)
             }
             _ => {
-                // From the completion time, whether it came before the due date or after: the
-                // series restarts there.
+                // From the completion, whether it came before the due date or after: the series
+                // restarts on the day it was completed, at the due date's local time of day
+                // ("every 3 days after I water the plants", at 09:00 as before, not at whatever
+                // minute the box was ticked). An hourly rule, or a task without a due date, has
+                // no such time of day: it restarts at the completion's minute. The next
+                // occurrence is the restarted series' first one after both its start and the
+                // completion, and never the occurrence just completed again (a Monday/Thursday
+                // task due Monday and done on the Friday before goes on to Thursday).
                 // (`next_after` applies UNTIL to the occurrence it finds.)
-                let next = rule.next_after(completed_at, tz, completed_at)?;
+                let start = match self.due_date {
+                    Some(due) if !rule.is_hourly() => {
+                        let day = completed_at.with_timezone(&tz).date_naive();
+                        let clock = due.with_timezone(&tz).time();
+                        super::recurrence::place(tz, day.and_time(clock))?
+                    }
+                    _ => chrono::DurationRound::duration_trunc(
+                        completed_at,
+                        chrono::Duration::minutes(1),
+                    )
+                    .ok()?,
+                };
+                let mut next = rule.next_after(start, tz, start.max(completed_at))?;
+                if Some(next) == self.due_date {
+                    next = rule.next_after(start, tz, next)?;
+                }
                 (next, true)
             }
         };
@@ -1305,28 +1326,81 @@ mod tests {
     }
 
     #[test]
-    fn completion_anchor_schedules_from_the_completion_time() {
-        let mut task = recurring(
-            "daily",
-            "2026-01-01T09:00:00Z",
-            "UTC",
-            "2026-01-01T00:00:00Z",
-        );
-        task.recurrence_anchor = RecurrenceAnchor::Completion;
-        task.toggle_complete(t("2026-01-05T10:00:00Z"));
-        let next = task
-            .next_occurrence(TaskId::new(), t("2026-01-05T10:00:00Z"))
-            .expect("next");
-        assert_eq!(next.due_date, Some(t("2026-01-06T10:00:00Z")));
+    fn completion_anchor_schedules_from_the_completion_day_at_the_due_time() {
+        // Due 09:00 local, every day or every 3 days counted from the completion: done late in
+        // the evening or early in the morning, the next one is due at 09:00 that many days on.
+        for (rule, done, want) in [
+            (
+                "daily",
+                "2026-01-05T22:13:47+01:00",
+                "2026-01-06T09:00:00+01:00",
+            ),
+            (
+                "daily",
+                "2026-01-05T07:00:00+01:00",
+                "2026-01-06T09:00:00+01:00",
+            ),
+            (
+                "FREQ=DAILY;INTERVAL=3",
+                "2026-01-05T22:13:47+01:00",
+                "2026-01-08T09:00:00+01:00",
+            ),
+            // Across the spring change: still 09:00 on the wall clock.
+            (
+                "weekly",
+                "2026-03-27T18:00:00+01:00",
+                "2026-04-03T09:00:00+02:00",
+            ),
+            // Twice a day: the next of the rule's hours after the completion.
+            (
+                "FREQ=DAILY;BYHOUR=9,17",
+                "2026-01-05T12:00:00+01:00",
+                "2026-01-05T17:00:00+01:00",
+            ),
+            (
+                "FREQ=DAILY;BYHOUR=9,17",
+                "2026-01-05T22:00:00+01:00",
+                "2026-01-06T09:00:00+01:00",
+            ),
+            // An hourly rule counts from the completion's minute.
+            (
+                "FREQ=HOURLY;INTERVAL=8",
+                "2026-01-05T22:13:47+01:00",
+                "2026-01-06T06:13:00+01:00",
+            ),
+            // The monthly preset from the completion's day of the month.
+            (
+                "monthly",
+                "2026-01-20T15:00:00+01:00",
+                "2026-02-20T09:00:00+01:00",
+            ),
+        ] {
+            let mut task = recurring(
+                rule,
+                "2026-01-01T09:00:00+01:00",
+                "Europe/Paris",
+                "2026-01-01T00:00:00Z",
+            );
+            task.recurrence_anchor = RecurrenceAnchor::Completion;
+            task.toggle_complete(t(done));
+            let next = task.next_occurrence(TaskId::new(), t(done)).expect("next");
+            assert_eq!(next.due_date, Some(t(want)), "{rule} done {done}");
+            assert_eq!(
+                next.reminder_at,
+                Some(t(want) - chrono::Duration::minutes(15)),
+                "{rule} done {done}"
+            );
+        }
     }
 
     #[test]
     fn completing_a_completion_anchored_task_early_moves_the_series_on() {
         // Due Monday 30 Nov 09:00, done early on Friday 27 Nov 14:00: the series goes on from
-        // the completion (it came back due on the 30th, again and again, before).
+        // the completion (it came back due on the 30th, again and again, before), and never
+        // comes back due at the very time of the occurrence just done.
         for (rule, want) in [
-            ("weekly", "2026-12-04T14:00:00Z"),
-            ("FREQ=WEEKLY;BYDAY=MO,TH", "2026-11-30T14:00:00Z"),
+            ("weekly", "2026-12-04T09:00:00Z"),
+            ("FREQ=WEEKLY;BYDAY=MO,TH", "2026-12-03T09:00:00Z"),
         ] {
             let mut task = recurring(rule, "2026-11-30T09:00:00Z", "UTC", "2026-11-20T00:00:00Z");
             task.recurrence_anchor = RecurrenceAnchor::Completion;
