@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! loadgen run    --base URL --scenario create|get|list|search --concurrency N --seconds S [--rate R]
+//!                [--slow MS]                     (also: each request slower than MS, to stderr)
 //! loadgen seed   --base URL --count N            (creates N varied tasks, prints nothing else)
 //! loadgen startup --url URL -- CMD ARGS...       (ms from spawn to the first 200 from URL)
 //! loadgen audit-latency --base URL --events N    (event time -> audit record, over the last N events)
@@ -108,6 +109,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     let concurrency = args.num("--concurrency", 1)?.max(1);
     let seconds = args.num("--seconds", 10)?;
     let rate = args.num("--rate", 0)?;
+    let slow = Duration::from_millis(args.num("--slow", u64::MAX / 2_000_000)?);
     let ids = if scenario == "get" {
         fetch_ids(&reqwest::Client::new(), &base).await?
     } else {
@@ -165,9 +167,20 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                     }
                     other => panic!("unknown scenario {other}"),
                 };
+                let took = t0.elapsed();
                 match sent {
-                    Ok(status) if (200..300).contains(&status) => lat.push(t0.elapsed()),
+                    Ok(status) if (200..300).contains(&status) => lat.push(took),
                     _ => errors += 1,
+                }
+                if took >= slow {
+                    // Wall-clock start of the slow request, to line it up with other logs
+                    // (PostgreSQL's checkpoints, the kernel's writeback).
+                    let start = std::time::SystemTime::now() - took;
+                    let ms = start
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_millis();
+                    eprintln!("slow {ms} {:.1}ms", took.as_secs_f64() * 1000.0);
                 }
             }
             (lat, errors)
