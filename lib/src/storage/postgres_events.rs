@@ -154,8 +154,15 @@ impl EventStore for PgTaskStore {
         evs: &[IncomingEvent],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        insert_audit(&mut conn, evs, now).await.map(|_| ())
+        // Only the in-process relay delivers batches (`InProcessPublisher`), between its claim
+        // and its published mark, so this goes on the relay's connection, whose commits do not
+        // wait for the WAL flush: the mark is written after these rows, and a crash loses the
+        // WAL's tail, never its middle, so a mark that survives has its audit rows with it; a
+        // lost one sends the events again and the audit skips the ids it has. (`record_audit`,
+        // which answers an event delivered by Dapr, commits durably before its 200.)
+        let mut kept = self.relay().get().await?;
+        let outcome = insert_audit(kept.conn(), evs, now).await;
+        kept.done(outcome).map(|_| ())
     }
 
     // Oldest first, and only the oldest unpublished event of each task (so a task's events leave
