@@ -1532,3 +1532,113 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn sqlite_gets_planner_statistics_as_the_tasks_grow() {
+    // Without statistics SQLite searched through the owner index, looking up every task of
+    // the (only) owner by rowid: three to five times the work of reading the table through.
+    // The store analyses the tasks table once it holds 1,000 tasks, and again when their
+    // number has doubled: looked at on start-up, after enough creates, and by the relay.
+    let dir = support::TempDir::new();
+    let url = support::sqlite_url(&dir);
+    let store = tasks::storage::SqliteTaskStore::connect(&url)
+        .await
+        .expect("connect");
+    let add = |n: usize| {
+        let store = store.clone();
+        async move {
+            let mut pending = Vec::new();
+            for i in 0..n {
+                let t = task(
+                    &format!("invoice {i}"),
+                    Priority::Low,
+                    None,
+                    &["work"],
+                    "2026-01-01T00:00:00Z",
+                );
+                let store = store.clone();
+                pending.push(tokio::spawn(async move { store.insert(&t, &[]).await }));
+            }
+            for p in pending {
+                p.await.expect("join").expect("insert");
+            }
+        }
+    };
+    let plan = || {
+        let url = url.clone();
+        async move {
+            // A connection of its own, which reads the statistics as they are now.
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+            // EXPLAIN QUERY PLAN rows: id, parent, notused, detail.
+            let rows = sqlx::query(
+                "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM tasks \
+                 WHERE owner_id = ?1 AND search_text LIKE ?2 ESCAPE '\\'",
+            )
+            .bind(OwnerId::local().as_str())
+            .bind("%invoice%")
+            .fetch_all(&pool)
+            .await
+            .expect("explain");
+            pool.close().await;
+            rows.iter()
+                .map(|r| sqlx::Row::get::<String, _>(r, 3))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    };
+    let analysed = || {
+        let url = url.clone();
+        async move {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+            let stat: Option<String> = sqlx::query_scalar(
+                "SELECT stat FROM sqlite_stat1 WHERE tbl = 'tasks' AND idx IS NOT NULL LIMIT 1",
+            )
+            .fetch_optional(&pool)
+            .await
+            .unwrap_or(None);
+            pool.close().await;
+            stat.and_then(|s| s.split(' ').next()?.parse::<i64>().ok())
+        }
+    };
+    // The creates trigger the look in the background: wait for it (bounded).
+    let settles_at = |want: i64| {
+        let analysed = analysed.clone();
+        async move {
+            for _ in 0..100 {
+                if analysed().await == Some(want) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!(
+                "the statistics never counted {want} tasks: {:?}",
+                analysed().await
+            );
+        }
+    };
+    add(999).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(analysed().await, None, "999 tasks: not yet");
+    let before = plan().await;
+    assert!(before.contains("USING INDEX"), "{before}");
+    add(1).await;
+    settles_at(1_000).await;
+    // The search's count now reads the table through rather than the owner index.
+    let after = plan().await;
+    assert!(after.contains("SCAN tasks"), "{after}");
+    add(999).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(analysed().await, Some(1_000), "1,999 tasks: not again yet");
+    add(1).await;
+    settles_at(2_000).await;
+    assert!(
+        !store.refresh_statistics().await.expect("refresh"),
+        "unchanged: not again"
+    );
+    // A restart finds the statistics current and leaves them.
+    drop(store);
+    let again = tasks::storage::SqliteTaskStore::connect(&url)
+        .await
+        .expect("reopen");
+    assert!(!again.refresh_statistics().await.expect("refresh"));
+}

@@ -112,6 +112,10 @@ async fn insert_audit(
 
 #[async_trait]
 impl EventStore for SqliteTaskStore {
+    async fn tidy_indexes(&self) -> Result<(), StoreError> {
+        self.refresh_statistics_now_and_then().await
+    }
+
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let cut = to_sortable_text(&before);
         let bound: Option<i64> = sqlx::query_scalar(super::sqlite::PRUNE_BOUND_SQL)
