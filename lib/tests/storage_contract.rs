@@ -1602,7 +1602,6 @@ async fn sqlite_gets_planner_statistics_as_the_tasks_grow() {
     };
     // The creates trigger the look in the background: wait for it (bounded).
     let settles_at = |want: i64| {
-        let analysed = analysed.clone();
         async move {
             for _ in 0..100 {
                 if analysed().await == Some(want) {
