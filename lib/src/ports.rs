@@ -297,9 +297,10 @@ pub trait EventStore: Send + Sync {
     /// Deletes events published before `before` (the audit log keeps the history); returns how
     /// many. Keeps the claim query cheap as the table would otherwise only grow.
     async fn prune_outbox(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
-    /// Index upkeep that would otherwise fall on some unlucky write: on PostgreSQL, merging the
-    /// GIN indexes' pending lists, which the insert that fills one does while every create waits
-    /// (ADR 0005). Run by the relay, off the request path. Nothing to do elsewhere.
+    /// Index upkeep that would otherwise fall on some unlucky write or read: on PostgreSQL,
+    /// merging the GIN indexes' pending lists, which the insert that fills one does while every
+    /// create waits (ADR 0005); on SQLite, refreshing the planner's statistics on tasks when
+    /// the table has doubled or halved. Run by the relay, off the request path.
     async fn tidy_indexes(&self) -> Result<(), StoreError> {
         Ok(())
     }
@@ -312,7 +313,11 @@ pub trait EventStore: Send + Sync {
         ev: &IncomingEvent,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-    /// Appends several events in one transaction (each still keyed by its id).
+    /// Appends several events in one transaction (each still keyed by its id). Only for the
+    /// relay's own in-process delivery, between its claim and its published mark: PostgreSQL
+    /// commits it without waiting for the WAL flush, which is durable only because the mark
+    /// comes after it (ADR 0005). A consumer that acknowledges to someone else (Dapr) uses
+    /// [`record_audit`](Self::record_audit).
     async fn record_audit_many(
         &self,
         evs: &[IncomingEvent],

@@ -1601,19 +1601,17 @@ async fn sqlite_gets_planner_statistics_as_the_tasks_grow() {
         }
     };
     // The creates trigger the look in the background: wait for it (bounded).
-    let settles_at = |want: i64| {
-        async move {
-            for _ in 0..100 {
-                if analysed().await == Some(want) {
-                    return;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let settles_at = |want: i64| async move {
+        for _ in 0..100 {
+            if analysed().await == Some(want) {
+                return;
             }
-            panic!(
-                "the statistics never counted {want} tasks: {:?}",
-                analysed().await
-            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        panic!(
+            "the statistics never counted {want} tasks: {:?}",
+            analysed().await
+        );
     };
     add(999).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;

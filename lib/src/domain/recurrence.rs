@@ -135,6 +135,18 @@ impl RecurrenceRule {
             .any(|part| part.trim().eq_ignore_ascii_case("FREQ=HOURLY"))
     }
 
+    /// Whether the rule names more than one time of day (`BYHOUR=9,17`, `BYMINUTE=0,30`).
+    pub fn several_a_day(&self) -> bool {
+        let values = |name: &str| {
+            self.rrule
+                .split(';')
+                .filter_map(|part| part.trim().split_once('='))
+                .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+                .map_or(1, |(_, v)| v.split(',').count())
+        };
+        values("BYHOUR") * values("BYMINUTE") * values("BYSECOND") > 1
+    }
+
     /// Whether the rule is one of the spec's presets (`daily`, `weekly`, `monthly`, `yearly`).
     fn is_preset(&self) -> bool {
         matches!(

@@ -670,6 +670,8 @@ impl Task {
         {
             return None;
         }
+        // Where a series that goes on from the completion restarted.
+        let mut restart = None;
         let (next_due, restarted) = match (self.recurrence_anchor, self.due_date, self.series_start)
         {
             (RecurrenceAnchor::Schedule, Some(due), Some(start)) => {
@@ -683,12 +685,20 @@ impl Task {
                 // no such time of day: it restarts at the completion's minute. The next
                 // occurrence is the restarted series' first one after both its start and the
                 // completion, and never the occurrence just completed again (a Monday/Thursday
-                // task due Monday and done on the Friday before goes on to Thursday).
+                // task due Monday and done on the Friday before goes on to Thursday). A rule
+                // with several times a day restarts a day earlier and goes on to its first time
+                // after the completion (due at 17:00 yesterday and done at 10:00, next at 17:00
+                // today). Whole seconds, like the rule engine.
                 // (`next_after` applies UNTIL to the occurrence it finds.)
+                let whole = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 0);
+                let done = whole(completed_at);
                 let start = match self.due_date {
                     Some(due) if !rule.is_hourly() => {
-                        let day = completed_at.with_timezone(&tz).date_naive();
-                        let clock = due.with_timezone(&tz).time();
+                        let mut day = completed_at.with_timezone(&tz).date_naive();
+                        if rule.several_a_day() {
+                            day = day.pred_opt()?;
+                        }
+                        let clock = whole(due).with_timezone(&tz).time();
                         super::recurrence::place(tz, day.and_time(clock))?
                     }
                     _ => chrono::DurationRound::duration_trunc(
@@ -697,10 +707,11 @@ impl Task {
                     )
                     .ok()?,
                 };
-                let mut next = rule.next_after(start, tz, start.max(completed_at))?;
-                if Some(next) == self.due_date {
+                let mut next = rule.next_after(start, tz, start.max(done))?;
+                if Some(next) == self.due_date.map(whole) {
                     next = rule.next_after(start, tz, next)?;
                 }
+                restart = Some(start);
                 (next, true)
             }
         };
@@ -710,14 +721,13 @@ impl Task {
             return None;
         }
         // The reminder keeps its distance from the occurrence's time: its due date, or without
-        // one, the completion the series went on from (in whole seconds, like the rule engine).
+        // one, the completion the series went on from (its minute, where the series restarted).
         // Without a due date the distance is only a lead, never a delay: a reminder that was
         // still ahead when the task was completed early would otherwise come after the new
         // occurrence's due date (it reminds at that due date instead).
         let lead = |r: DateTime<Utc>| match self.due_date {
             Some(due) => due - r,
-            None => (chrono::SubsecRound::trunc_subsecs(completed_at, 0) - r)
-                .max(chrono::Duration::zero()),
+            None => (restart.unwrap_or(completed_at) - r).max(chrono::Duration::zero()),
         };
         let reminder_at = self
             .reminder_at
@@ -1362,6 +1372,11 @@ mod tests {
                 "2026-01-05T22:00:00+01:00",
                 "2026-01-06T09:00:00+01:00",
             ),
+            (
+                "FREQ=DAILY;BYHOUR=9,17",
+                "2026-01-05T08:00:00+01:00",
+                "2026-01-05T09:00:00+01:00",
+            ),
             // An hourly rule counts from the completion's minute.
             (
                 "FREQ=HOURLY;INTERVAL=8",
@@ -1398,11 +1413,21 @@ mod tests {
         // Due Monday 30 Nov 09:00, done early on Friday 27 Nov 14:00: the series goes on from
         // the completion (it came back due on the 30th, again and again, before), and never
         // comes back due at the very time of the occurrence just done.
-        for (rule, want) in [
-            ("weekly", "2026-12-04T09:00:00Z"),
-            ("FREQ=WEEKLY;BYDAY=MO,TH", "2026-12-03T09:00:00Z"),
+        for (rule, due, want) in [
+            ("weekly", "2026-11-30T09:00:00Z", "2026-12-04T09:00:00Z"),
+            (
+                "FREQ=WEEKLY;BYDAY=MO,TH",
+                "2026-11-30T09:00:00Z",
+                "2026-12-03T09:00:00Z",
+            ),
+            // A due date with a fraction of a second (the API keeps microseconds).
+            (
+                "FREQ=WEEKLY;BYDAY=MO,TH",
+                "2026-11-30T09:00:00.5Z",
+                "2026-12-03T09:00:00Z",
+            ),
         ] {
-            let mut task = recurring(rule, "2026-11-30T09:00:00Z", "UTC", "2026-11-20T00:00:00Z");
+            let mut task = recurring(rule, due, "UTC", "2026-11-20T00:00:00Z");
             task.recurrence_anchor = RecurrenceAnchor::Completion;
             task.toggle_complete(t("2026-11-27T14:00:00Z"));
             let next = task

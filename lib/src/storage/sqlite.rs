@@ -58,8 +58,10 @@ pub struct SqliteTaskStore {
 struct StatsCheck {
     /// Creates by this process so far.
     inserted: std::sync::atomic::AtomicI64,
-    /// The value of `inserted` at which to look again (`i64::MAX` while a look is running).
+    /// The value of `inserted` at which to look again.
     next_at: std::sync::atomic::AtomicI64,
+    /// A look is running (one at a time, whichever path started it).
+    running: std::sync::atomic::AtomicBool,
     /// When the relay's upkeep last looked.
     upkeep: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -138,7 +140,11 @@ impl SqliteTaskStore {
             group,
             stats: Default::default(),
         };
-        store.refresh_statistics().await?;
+        // Best effort: a database that cannot take statistics now (read-only, locked by
+        // another process) still serves; the next look is after more creates.
+        if let Err(e) = store.refresh_statistics_in_turn().await {
+            tracing::warn!(error = %e, "planner statistics not refreshed");
+        }
         Ok(store)
     }
 
@@ -157,13 +163,15 @@ impl SqliteTaskStore {
     /// total cost proportional to the table. Other tables are left unanalysed: the outbox's
     /// size swings between empty and a backlog, and statistics from either would mislead.
     pub async fn refresh_statistics(&self) -> Result<bool, StoreError> {
-        let analysed: Option<i64> = match sqlx::query_scalar::<_, String>(
-            "SELECT stat FROM sqlite_stat1 WHERE tbl = 'tasks' AND idx IS NOT NULL LIMIT 1",
+        // Each index's row starts with its number of entries; the largest is the table's
+        // (partial indexes have fewer).
+        let analysed: Option<i64> = match sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(CAST(stat AS INTEGER)) FROM sqlite_stat1 WHERE tbl = 'tasks'",
         )
-        .fetch_optional(&self.pool)
+        .fetch_one(&self.pool)
         .await
         {
-            Ok(stat) => stat.and_then(|s| s.split(' ').next()?.parse().ok()),
+            Ok(n) => n,
             // No statistics table yet: nothing was ever analysed.
             Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => None,
             Err(e) => return Err(e.into()),
@@ -176,6 +184,10 @@ impl SqliteTaskStore {
             Some(then) => tasks >= STATS_MIN_TASKS && (tasks >= 2 * then || 2 * tasks <= then),
         };
         if stale {
+            // Only this connection (the writer) rereads the statistics at once; the readers
+            // read them when they reread the schema, which the first ANALYZE (it creates the
+            // statistics table) makes them do, and otherwise when they are replaced (within
+            // the pool's idle and lifetime limits).
             sqlx::query("ANALYZE tasks").execute(&self.writer).await?;
         }
         // Look again once this process alone could have doubled the table (or brought it to
@@ -188,29 +200,42 @@ impl SqliteTaskStore {
         Ok(stale)
     }
 
+    /// [`Self::refresh_statistics`] unless another look is running (then `Ok(false)`). A look
+    /// that fails is tried again after [`STATS_MIN_TASKS`] more creates.
+    async fn refresh_statistics_in_turn(&self) -> Result<bool, StoreError> {
+        if self
+            .stats
+            .running
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return Ok(false);
+        }
+        let outcome = self.refresh_statistics().await;
+        if outcome.is_err() {
+            let inserted = self.stats.inserted.load(Ordering::Relaxed);
+            self.stats
+                .next_at
+                .store(inserted.saturating_add(STATS_MIN_TASKS), Ordering::Relaxed);
+        }
+        self.stats.running.store(false, Ordering::Release);
+        outcome
+    }
+
     /// Counts a create, and looks at the statistics (in the background) when it is time.
     fn count_create(&self) {
         let inserted = self.stats.inserted.fetch_add(1, Ordering::Relaxed) + 1;
-        let next_at = self.stats.next_at.load(Ordering::Relaxed);
-        if inserted >= next_at
-            && self
-                .stats
-                .next_at
-                .compare_exchange(next_at, i64::MAX, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
+        if inserted < self.stats.next_at.load(Ordering::Relaxed)
+            || self.stats.running.load(Ordering::Relaxed)
         {
-            let me = self.clone();
-            tokio::spawn(async move {
-                if let Err(e) = me.refresh_statistics().await {
-                    tracing::debug!(error = %e, "statistics refresh skipped");
-                    // Try again after as many creates as would have brought the first look.
-                    let inserted = me.stats.inserted.load(Ordering::Relaxed);
-                    me.stats
-                        .next_at
-                        .store(inserted.saturating_add(STATS_MIN_TASKS), Ordering::Relaxed);
-                }
-            });
+            return;
         }
+        let me = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = me.refresh_statistics_in_turn().await {
+                tracing::debug!(error = %e, "planner statistics not refreshed");
+            }
+        });
     }
 
     /// [`Self::refresh_statistics`], if the relay's upkeep has not run it in the last
@@ -227,7 +252,7 @@ impl SqliteTaskStore {
             }
             *checked = Some(std::time::Instant::now());
         }
-        self.refresh_statistics().await.map(|_| ())
+        self.refresh_statistics_in_turn().await.map(|_| ())
     }
 
     /// The readers' pool, for the event-side adapters that share the database.
