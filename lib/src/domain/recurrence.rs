@@ -135,15 +135,18 @@ impl RecurrenceRule {
             .any(|part| part.trim().eq_ignore_ascii_case("FREQ=HOURLY"))
     }
 
+    /// How many values the rule gives its part `name` (`BYHOUR`), `None` when it has none.
+    pub fn values_of(&self, name: &str) -> Option<usize> {
+        self.rrule
+            .split(';')
+            .filter_map(|part| part.trim().split_once('='))
+            .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.split(',').count())
+    }
+
     /// Whether the rule names more than one time of day (`BYHOUR=9,17`, `BYMINUTE=0,30`).
     pub fn several_a_day(&self) -> bool {
-        let values = |name: &str| {
-            self.rrule
-                .split(';')
-                .filter_map(|part| part.trim().split_once('='))
-                .find(|(key, _)| key.trim().eq_ignore_ascii_case(name))
-                .map_or(1, |(_, v)| v.split(',').count())
-        };
+        let values = |name: &str| self.values_of(name).unwrap_or(1);
         values("BYHOUR") * values("BYMINUTE") * values("BYSECOND") > 1
     }
 
@@ -261,11 +264,14 @@ impl RecurrenceRule {
     }
 }
 
-/// `t`'s local date and time in `tz`, as a zone-less (floating) time the rule engine expands.
+/// `t`'s local date and time in `tz`, as a zone-less (floating) time the rule engine expands,
+/// in whole seconds like the engine's occurrences (a due date at 08:00:00.5 is the occurrence
+/// at 08:00:00, not one half a second from the next).
 fn wall_clock(t: DateTime<Utc>, tz: chrono_tz::Tz) -> Option<DateTime<rrule::Tz>> {
-    rrule::Tz::UTC
-        .from_local_datetime(&t.with_timezone(&tz).naive_local())
-        .single()
+    let wall = chrono::SubsecRound::trunc_subsecs(t, 0)
+        .with_timezone(&tz)
+        .naive_local();
+    rrule::Tz::UTC.from_local_datetime(&wall).single()
 }
 
 /// The parts a monthly or yearly rule takes from its start when it names no day (RFC 5545

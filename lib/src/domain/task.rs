@@ -681,36 +681,73 @@ impl Task {
                 // From the completion, whether it came before the due date or after: the series
                 // restarts on the day it was completed, at the due date's local time of day
                 // ("every 3 days after I water the plants", at 09:00 as before, not at whatever
-                // minute the box was ticked). An hourly rule, or a task without a due date, has
-                // no such time of day: it restarts at the completion's minute. The next
-                // occurrence is the restarted series' first one after both its start and the
-                // completion, and never the occurrence just completed again (a Monday/Thursday
-                // task due Monday and done on the Friday before goes on to Thursday). A rule
-                // with several times a day restarts a day earlier and goes on to its first time
-                // after the completion (due at 17:00 yesterday and done at 10:00, next at 17:00
-                // today). Whole seconds, like the rule engine.
+                // minute the box was ticked). A task without a due date has no such time of day:
+                // it restarts at the completion's minute, and so does an hourly rule, at the
+                // due date's minute when the rule names its hours. The next occurrence is the
+                // restarted series' first one after both its start and the completion, and
+                // never the occurrence just completed again (a Monday/Thursday task due Monday
+                // and done on the Friday before goes on to Thursday). A rule with several times
+                // a day restarts at the start of the completion's day (as far as the rule's own
+                // times go) and goes on to its first time after the completion (due at 17:00
+                // yesterday and done at 10:00: next at 17:00 today). Whole seconds, like the
+                // rule engine. A restart that leaves the rule no occurrence (an hourly rule
+                // whose INTERVAL no longer meets its hours) goes on in the series' own phase.
                 // (`next_after` applies UNTIL to the occurrence it finds.)
                 let whole = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 0);
                 let done = whole(completed_at);
-                let start = match self.due_date {
-                    Some(due) if !rule.is_hourly() => {
-                        let mut day = completed_at.with_timezone(&tz).date_naive();
-                        if rule.several_a_day() {
-                            day = day.pred_opt()?;
-                        }
-                        let clock = whole(due).with_timezone(&tz).time();
-                        super::recurrence::place(tz, day.and_time(clock))?
+                let local_done = done.with_timezone(&tz);
+                let minute =
+                    chrono::DurationRound::duration_trunc(done, chrono::Duration::minutes(1))
+                        .ok()?;
+                let (start, after) = match self.due_date.map(|d| whole(d).with_timezone(&tz)) {
+                    Some(due) if rule.is_hourly() && rule.values_of("BYHOUR").is_some() => {
+                        let clock = chrono::NaiveTime::from_hms_opt(
+                            chrono::Timelike::hour(&local_done),
+                            chrono::Timelike::minute(&due),
+                            chrono::Timelike::second(&due),
+                        )?;
+                        let start =
+                            super::recurrence::place(tz, local_done.date_naive().and_time(clock))?;
+                        (start, done)
                     }
-                    _ => chrono::DurationRound::duration_trunc(
-                        completed_at,
-                        chrono::Duration::minutes(1),
-                    )
-                    .ok()?,
+                    Some(due) if !rule.is_hourly() => {
+                        let day = local_done.date_naive();
+                        if rule.several_a_day() {
+                            // The rule's own hours, minutes and seconds win over the start's.
+                            let part = |name: &str, of_due: u32| {
+                                if rule.values_of(name).is_some() {
+                                    0
+                                } else {
+                                    of_due
+                                }
+                            };
+                            let clock = chrono::NaiveTime::from_hms_opt(
+                                part("BYHOUR", chrono::Timelike::hour(&due)),
+                                part("BYMINUTE", chrono::Timelike::minute(&due)),
+                                part("BYSECOND", chrono::Timelike::second(&due)),
+                            )?;
+                            let start = super::recurrence::place(tz, day.and_time(clock))?;
+                            (start, start.max(done))
+                        } else {
+                            let start = super::recurrence::place(tz, day.and_time(due.time()))?;
+                            (start, start.max(done))
+                        }
+                    }
+                    _ => (minute, done),
                 };
-                let mut next = rule.next_after(start, tz, start.max(done))?;
-                if Some(next) == self.due_date.map(whole) {
-                    next = rule.next_after(start, tz, next)?;
-                }
+                let own_due = self.due_date.map(whole);
+                let first_after = |from: DateTime<Utc>, after: DateTime<Utc>| {
+                    let next = rule.next_after(from, tz, after)?;
+                    if Some(next) == own_due {
+                        rule.next_after(from, tz, next)
+                    } else {
+                        Some(next)
+                    }
+                };
+                let next = match first_after(start, after) {
+                    Some(next) => next,
+                    None => first_after(self.series_start.or(self.due_date)?, done)?,
+                };
                 restart = Some(start);
                 (next, true)
             }
@@ -1405,6 +1442,91 @@ mod tests {
                 Some(t(want) - chrono::Duration::minutes(15)),
                 "{rule} done {done}"
             );
+        }
+    }
+
+    #[test]
+    fn completion_anchored_rules_with_their_own_hours_keep_them() {
+        // (rule, due, done, next), Europe/Paris.
+        for (rule, due, done, want) in [
+            // Several times a day: the first of them after the completion, on the completion's
+            // day whatever the frequency (a restart on the day before shifted the week, month or
+            // year, and an INTERVAL's phase).
+            (
+                "FREQ=WEEKLY;BYHOUR=9,17",
+                "2026-11-27T09:00:00+01:00",
+                "2026-11-28T05:20:00+01:00",
+                "2026-11-28T09:00:00+01:00",
+            ),
+            (
+                "FREQ=MONTHLY;BYHOUR=9,17",
+                "2026-11-27T09:00:00+01:00",
+                "2026-11-28T05:20:00+01:00",
+                "2026-11-28T09:00:00+01:00",
+            ),
+            (
+                "FREQ=YEARLY;BYHOUR=9,17",
+                "2026-11-27T09:00:00+01:00",
+                "2026-11-28T05:20:00+01:00",
+                "2026-11-28T09:00:00+01:00",
+            ),
+            (
+                "FREQ=DAILY;INTERVAL=2;BYHOUR=9,17",
+                "2026-11-27T09:00:00+01:00",
+                "2026-11-28T05:20:00+01:00",
+                "2026-11-28T09:00:00+01:00",
+            ),
+            // The due date's minute with the rule's hours.
+            (
+                "FREQ=DAILY;BYHOUR=9,17",
+                "2026-11-27T17:30:00+01:00",
+                "2026-11-28T10:00:00+01:00",
+                "2026-11-28T17:30:00+01:00",
+            ),
+            // An hourly rule that names its hours keeps the due date's minute; one whose
+            // INTERVAL would no longer meet its hours from the completion goes on in the
+            // series' own phase (it used to end there, silently).
+            (
+                "FREQ=HOURLY;BYHOUR=9,13,17",
+                "2026-11-27T09:15:00+01:00",
+                "2026-11-28T10:40:00+01:00",
+                "2026-11-28T13:15:00+01:00",
+            ),
+            (
+                "FREQ=HOURLY;INTERVAL=2;BYHOUR=9,11",
+                "2026-11-28T09:00:00+01:00",
+                "2026-11-28T04:26:00+01:00",
+                "2026-11-28T11:00:00+01:00",
+            ),
+            (
+                "FREQ=HOURLY;INTERVAL=24;BYHOUR=9",
+                "2026-11-27T09:00:00+01:00",
+                "2026-11-28T04:26:00+01:00",
+                "2026-11-28T09:00:00+01:00",
+            ),
+        ] {
+            let mut task = recurring(rule, due, "Europe/Paris", "2026-11-01T00:00:00Z");
+            task.recurrence_anchor = RecurrenceAnchor::Completion;
+            task.toggle_complete(t(done));
+            let next = task
+                .next_occurrence(TaskId::new(), t(done))
+                .unwrap_or_else(|| panic!("{rule}: the series ended"));
+            assert_eq!(next.due_date, Some(t(want)), "{rule} due {due} done {done}");
+        }
+    }
+
+    #[test]
+    fn a_due_date_with_a_fraction_of_a_second_is_an_occurrence_like_any_other() {
+        // The rule engine works in whole seconds: 08:00:00.5 is the 08:00 occurrence, not one
+        // 59 minutes and 59.5 seconds before 09:00 (refused as denser than hourly before).
+        for rule in ["FREQ=HOURLY", "FREQ=DAILY;BYHOUR=8,9,10"] {
+            let task = recurring(
+                rule,
+                "2026-11-28T08:00:00.5Z",
+                "UTC",
+                "2026-11-01T00:00:00Z",
+            );
+            assert_eq!(task.due_date, Some(t("2026-11-28T08:00:00.5Z")), "{rule}");
         }
     }
 

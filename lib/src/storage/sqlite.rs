@@ -163,19 +163,7 @@ impl SqliteTaskStore {
     /// total cost proportional to the table. Other tables are left unanalysed: the outbox's
     /// size swings between empty and a backlog, and statistics from either would mislead.
     pub async fn refresh_statistics(&self) -> Result<bool, StoreError> {
-        // Each index's row starts with its number of entries; the largest is the table's
-        // (partial indexes have fewer).
-        let analysed: Option<i64> = match sqlx::query_scalar::<_, Option<i64>>(
-            "SELECT MAX(CAST(stat AS INTEGER)) FROM sqlite_stat1 WHERE tbl = 'tasks'",
-        )
-        .fetch_one(&self.pool)
-        .await
-        {
-            Ok(n) => n,
-            // No statistics table yet: nothing was ever analysed.
-            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => None,
-            Err(e) => return Err(e.into()),
-        };
+        let analysed = self.analysed_tasks().await?;
         let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
             .fetch_one(&self.pool)
             .await?;
@@ -183,21 +171,47 @@ impl SqliteTaskStore {
             None => tasks >= STATS_MIN_TASKS,
             Some(then) => tasks >= STATS_MIN_TASKS && (tasks >= 2 * then || 2 * tasks <= then),
         };
-        if stale {
+        let basis = if stale {
             // Only this connection (the writer) rereads the statistics at once; the readers
             // read them when they reread the schema, which the first ANALYZE (it creates the
             // statistics table) makes them do, and otherwise when they are replaced (within
             // the pool's idle and lifetime limits).
             sqlx::query("ANALYZE tasks").execute(&self.writer).await?;
+            // What ANALYZE counted, which creates running meanwhile may have made more than
+            // `tasks`: the next look is at twice that.
+            self.analysed_tasks().await?
+        } else {
+            analysed
+        };
+        // Look again once this process alone could have doubled the table since it was
+        // analysed (or brought it to the minimum).
+        let more = match basis {
+            Some(then) => 2 * then - tasks,
+            None => STATS_MIN_TASKS - tasks,
         }
-        // Look again once this process alone could have doubled the table (or brought it to
-        // the minimum).
-        let more = tasks.max(STATS_MIN_TASKS - tasks).max(100);
+        .max(100);
         let inserted = self.stats.inserted.load(Ordering::Relaxed);
         self.stats
             .next_at
             .store(inserted.saturating_add(more), Ordering::Relaxed);
         Ok(stale)
+    }
+
+    /// The number of tasks the planner's statistics were gathered on (`None`: never). Each
+    /// index's row starts with its number of entries; the largest is the table's (partial
+    /// indexes have fewer).
+    async fn analysed_tasks(&self) -> Result<Option<i64>, StoreError> {
+        match sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT MAX(CAST(stat AS INTEGER)) FROM sqlite_stat1 WHERE tbl = 'tasks'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        {
+            Ok(n) => Ok(n),
+            // No statistics table yet: nothing was ever analysed.
+            Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// [`Self::refresh_statistics`] unless another look is running (then `Ok(false)`). A look
