@@ -109,7 +109,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     let concurrency = args.num("--concurrency", 1)?.max(1);
     let seconds = args.num("--seconds", 10)?;
     let rate = args.num("--rate", 0)?;
-    let slow = Duration::from_millis(args.num("--slow", u64::MAX / 2_000_000)?);
+    let slow = args
+        .get("--slow")
+        .is_some()
+        .then(|| args.num("--slow", 0).map(Duration::from_millis))
+        .transpose()?;
     let ids = if scenario == "get" {
         fetch_ids(&reqwest::Client::new(), &base).await?
     } else {
@@ -172,7 +176,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                     Ok(status) if (200..300).contains(&status) => lat.push(took),
                     _ => errors += 1,
                 }
-                if took >= slow {
+                if slow.is_some_and(|s| took >= s) {
                     // Wall-clock start of the slow request, to line it up with other logs
                     // (PostgreSQL's checkpoints, the kernel's writeback).
                     let start = std::time::SystemTime::now() - took;

@@ -670,12 +670,11 @@ impl Task {
         {
             return None;
         }
-        // Where a series that goes on from the completion restarted.
-        let mut restart = None;
-        let (next_due, restarted) = match (self.recurrence_anchor, self.due_date, self.series_start)
-        {
+        // The next due date, and where the series restarted when it goes on from the
+        // completion.
+        let (next_due, restart) = match (self.recurrence_anchor, self.due_date, self.series_start) {
             (RecurrenceAnchor::Schedule, Some(due), Some(start)) => {
-                (rule.next_after(start, tz, due)?, false)
+                (rule.next_after(start, tz, due)?, None)
             }
             _ => {
                 // From the completion, whether it came before the due date or after: the series
@@ -693,49 +692,45 @@ impl Task {
                 // rule engine. A restart that leaves the rule no occurrence (an hourly rule
                 // whose INTERVAL no longer meets its hours) goes on in the series' own phase.
                 // (`next_after` applies UNTIL to the occurrence it finds.)
-                let whole = |t: DateTime<Utc>| chrono::SubsecRound::trunc_subsecs(t, 0);
-                let done = whole(completed_at);
+                use chrono::{DurationRound, SubsecRound, Timelike};
+                let done = completed_at.trunc_subsecs(0);
                 let local_done = done.with_timezone(&tz);
-                let minute =
-                    chrono::DurationRound::duration_trunc(done, chrono::Duration::minutes(1))
-                        .ok()?;
-                let (start, after) = match self.due_date.map(|d| whole(d).with_timezone(&tz)) {
-                    Some(due) if rule.is_hourly() && rule.values_of("BYHOUR").is_some() => {
-                        let clock = chrono::NaiveTime::from_hms_opt(
-                            chrono::Timelike::hour(&local_done),
-                            chrono::Timelike::minute(&due),
-                            chrono::Timelike::second(&due),
-                        )?;
-                        let start =
-                            super::recurrence::place(tz, local_done.date_naive().and_time(clock))?;
-                        (start, done)
-                    }
+                let on_done_day = |h: u32, m: u32, s: u32| {
+                    let clock = chrono::NaiveTime::from_hms_opt(h, m, s)?;
+                    super::recurrence::place(tz, local_done.date_naive().and_time(clock))
+                };
+                let due = self.due_date.map(|d| d.trunc_subsecs(0).with_timezone(&tz));
+                let (start, after) = match due {
+                    Some(due) if rule.is_hourly() && rule.values_of("BYHOUR").is_some() => (
+                        on_done_day(local_done.hour(), due.minute(), due.second())?,
+                        done,
+                    ),
                     Some(due) if !rule.is_hourly() => {
-                        let day = local_done.date_naive();
-                        if rule.several_a_day() {
+                        let start = if rule.several_a_day() {
                             // The rule's own hours, minutes and seconds win over the start's.
-                            let part = |name: &str, of_due: u32| {
+                            let own = |name: &str, of_due: u32| {
                                 if rule.values_of(name).is_some() {
                                     0
                                 } else {
                                     of_due
                                 }
                             };
-                            let clock = chrono::NaiveTime::from_hms_opt(
-                                part("BYHOUR", chrono::Timelike::hour(&due)),
-                                part("BYMINUTE", chrono::Timelike::minute(&due)),
-                                part("BYSECOND", chrono::Timelike::second(&due)),
-                            )?;
-                            let start = super::recurrence::place(tz, day.and_time(clock))?;
-                            (start, start.max(done))
+                            on_done_day(
+                                own("BYHOUR", due.hour()),
+                                own("BYMINUTE", due.minute()),
+                                own("BYSECOND", due.second()),
+                            )?
                         } else {
-                            let start = super::recurrence::place(tz, day.and_time(due.time()))?;
-                            (start, start.max(done))
-                        }
+                            on_done_day(due.hour(), due.minute(), due.second())?
+                        };
+                        (start, start.max(done))
                     }
-                    _ => (minute, done),
+                    _ => (
+                        done.duration_trunc(chrono::Duration::minutes(1)).ok()?,
+                        done,
+                    ),
                 };
-                let own_due = self.due_date.map(whole);
+                let own_due = due.map(|d| d.with_timezone(&Utc));
                 let first_after = |from: DateTime<Utc>, after: DateTime<Utc>| {
                     let next = rule.next_after(from, tz, after)?;
                     if Some(next) == own_due {
@@ -748,8 +743,7 @@ impl Task {
                     Some(next) => next,
                     None => first_after(self.series_start.or(self.due_date)?, done)?,
                 };
-                restart = Some(start);
-                (next, true)
+                (next, Some(start))
             }
         };
         // An occurrence past year 9999 cannot be stored: the series ends. A reminder that
@@ -786,7 +780,7 @@ impl Task {
             series_id: self.series_id.or(Some(self.id)),
             // A series that went on from a completion is scheduled from there on (a first
             // occurrence without a due date would otherwise pass on its creation time of day).
-            series_start: if restarted {
+            series_start: if restart.is_some() {
                 Some(next_due)
             } else {
                 self.series_start.or(self.due_date)
@@ -1322,6 +1316,15 @@ mod tests {
         Task::create(TaskId::new(), OwnerId::local(), input, t(created)).expect("valid")
     }
 
+    /// The occurrence that follows a completion-anchored `rule` task due at `due` in `tz`,
+    /// completed at `done`.
+    fn next_after_completion(rule: &str, due: &str, tz: &str, done: &str) -> Option<Task> {
+        let mut task = recurring(rule, due, tz, "2026-01-01T00:00:00Z");
+        task.recurrence_anchor = RecurrenceAnchor::Completion;
+        task.toggle_complete(t(done));
+        task.next_occurrence(TaskId::new(), t(done))
+    }
+
     #[test]
     fn next_occurrence_keeps_wall_clock_time_series_and_reminder_offset() {
         // 09:00 in New York before DST (UTC-5), completed a day late: the schedule anchor ignores
@@ -1427,15 +1430,9 @@ mod tests {
                 "2026-02-20T09:00:00+01:00",
             ),
         ] {
-            let mut task = recurring(
-                rule,
-                "2026-01-01T09:00:00+01:00",
-                "Europe/Paris",
-                "2026-01-01T00:00:00Z",
-            );
-            task.recurrence_anchor = RecurrenceAnchor::Completion;
-            task.toggle_complete(t(done));
-            let next = task.next_occurrence(TaskId::new(), t(done)).expect("next");
+            let next =
+                next_after_completion(rule, "2026-01-01T09:00:00+01:00", "Europe/Paris", done)
+                    .expect("next");
             assert_eq!(next.due_date, Some(t(want)), "{rule} done {done}");
             assert_eq!(
                 next.reminder_at,
@@ -1505,11 +1502,7 @@ mod tests {
                 "2026-11-28T09:00:00+01:00",
             ),
         ] {
-            let mut task = recurring(rule, due, "Europe/Paris", "2026-11-01T00:00:00Z");
-            task.recurrence_anchor = RecurrenceAnchor::Completion;
-            task.toggle_complete(t(done));
-            let next = task
-                .next_occurrence(TaskId::new(), t(done))
+            let next = next_after_completion(rule, due, "Europe/Paris", done)
                 .unwrap_or_else(|| panic!("{rule}: the series ended"));
             assert_eq!(next.due_date, Some(t(want)), "{rule} due {due} done {done}");
         }
@@ -1549,12 +1542,8 @@ mod tests {
                 "2026-12-03T09:00:00Z",
             ),
         ] {
-            let mut task = recurring(rule, due, "UTC", "2026-11-20T00:00:00Z");
-            task.recurrence_anchor = RecurrenceAnchor::Completion;
-            task.toggle_complete(t("2026-11-27T14:00:00Z"));
-            let next = task
-                .next_occurrence(TaskId::new(), t("2026-11-27T14:00:01Z"))
-                .expect("next");
+            let next =
+                next_after_completion(rule, due, "UTC", "2026-11-27T14:00:00Z").expect("next");
             assert_eq!(next.due_date, Some(t(want)), "{rule}");
         }
     }

@@ -260,7 +260,7 @@ pub fn parse_changes(map: &Map<String, Value>) -> Result<TaskChanges, Validation
     let mut f = Fields::new(map);
     // A refused rule is judged against the stored one (`TaskChanges::refused_rule`).
     let mut refused_rule = None;
-    let changes = TaskChanges {
+    let mut changes = TaskChanges {
         title: f.parsed("title", title),
         description: f
             .nullable_parsed("description", description)
@@ -284,12 +284,10 @@ pub fn parse_changes(map: &Map<String, Value>) -> Result<TaskChanges, Validation
         }),
         timezone: f.parsed("timezone", zone),
     };
-    let changes = TaskChanges {
-        refused_rule: refused_rule.inspect(|_| {
-            f.errors.0.retain(|e| e.field != "recurrence_rule");
-        }),
-        ..changes
-    };
+    if refused_rule.is_some() {
+        f.errors.0.retain(|e| e.field != "recurrence_rule");
+        changes.refused_rule = refused_rule;
+    }
     f.finish(changes)
 }
 

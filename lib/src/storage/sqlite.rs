@@ -56,10 +56,9 @@ pub struct SqliteTaskStore {
 /// [`STATS_CHECK_EVERY`].
 #[derive(Default)]
 struct StatsCheck {
-    /// Creates by this process so far.
-    inserted: std::sync::atomic::AtomicI64,
-    /// The value of `inserted` at which to look again.
-    next_at: std::sync::atomic::AtomicI64,
+    /// Creates by this process before the next look (the create that takes it to 0 starts it;
+    /// every look sets it again).
+    creates_to_go: std::sync::atomic::AtomicI64,
     /// A look is running (one at a time, whichever path started it).
     running: std::sync::atomic::AtomicBool,
     /// When the relay's upkeep last looked.
@@ -140,11 +139,15 @@ impl SqliteTaskStore {
             group,
             stats: Default::default(),
         };
-        // Best effort: a database that cannot take statistics now (read-only, locked by
-        // another process) still serves; the next look is after more creates.
-        if let Err(e) = store.refresh_statistics_in_turn().await {
-            tracing::warn!(error = %e, "planner statistics not refreshed");
-        }
+        // In the background, so start-up does not wait for a count of the tasks; best effort:
+        // a database that cannot take statistics now (read-only, locked by another process)
+        // still serves, and the next look is after more creates.
+        let me = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = me.refresh_statistics_in_turn().await {
+                tracing::warn!(error = %e, "planner statistics not refreshed");
+            }
+        });
         Ok(store)
     }
 
@@ -163,6 +166,8 @@ impl SqliteTaskStore {
     /// total cost proportional to the table. Other tables are left unanalysed: the outbox's
     /// size swings between empty and a backlog, and statistics from either would mislead.
     pub async fn refresh_statistics(&self) -> Result<bool, StoreError> {
+        // Creates counted down from here on, during the look, still count after it.
+        let to_go = self.stats.creates_to_go.load(Ordering::Relaxed);
         let analysed = self.analysed_tasks().await?;
         let tasks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
             .fetch_one(&self.pool)
@@ -190,10 +195,9 @@ impl SqliteTaskStore {
             None => STATS_MIN_TASKS - tasks,
         }
         .max(100);
-        let inserted = self.stats.inserted.load(Ordering::Relaxed);
         self.stats
-            .next_at
-            .store(inserted.saturating_add(more), Ordering::Relaxed);
+            .creates_to_go
+            .fetch_add(more - to_go, Ordering::Relaxed);
         Ok(stale)
     }
 
@@ -227,10 +231,9 @@ impl SqliteTaskStore {
         }
         let outcome = self.refresh_statistics().await;
         if outcome.is_err() {
-            let inserted = self.stats.inserted.load(Ordering::Relaxed);
             self.stats
-                .next_at
-                .store(inserted.saturating_add(STATS_MIN_TASKS), Ordering::Relaxed);
+                .creates_to_go
+                .store(STATS_MIN_TASKS, Ordering::Relaxed);
         }
         self.stats.running.store(false, Ordering::Release);
         outcome
@@ -238,10 +241,7 @@ impl SqliteTaskStore {
 
     /// Counts a create, and looks at the statistics (in the background) when it is time.
     fn count_create(&self) {
-        let inserted = self.stats.inserted.fetch_add(1, Ordering::Relaxed) + 1;
-        if inserted < self.stats.next_at.load(Ordering::Relaxed)
-            || self.stats.running.load(Ordering::Relaxed)
-        {
+        if self.stats.creates_to_go.fetch_sub(1, Ordering::Relaxed) != 1 {
             return;
         }
         let me = self.clone();
