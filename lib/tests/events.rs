@@ -522,6 +522,70 @@ async fn a_stopping_process_finishes_the_relays_pass_and_publishes_the_last_writ
     }
 }
 
+/// A publisher that counts the batches it is handed (one per claim that found events).
+struct Counting {
+    inner: Arc<dyn Publisher>,
+    batches: AtomicUsize,
+}
+
+#[async_trait]
+impl Publisher for Counting {
+    async fn publish(&self, ce: &Value, key: &str) -> Result<(), PublishError> {
+        self.inner.publish(ce, key).await
+    }
+    async fn publish_batch(&self, events: &[(Value, String)]) -> Vec<Result<(), PublishError>> {
+        self.batches.fetch_add(1, Ordering::SeqCst);
+        self.inner.publish_batch(events).await
+    }
+}
+
+#[tokio::test]
+async fn under_a_stream_of_writes_the_relay_claims_in_spaced_rounds() {
+    use std::time::{Duration, Instant};
+    use tasks::app::events::RELAY_SPACING;
+    for (url, _dir) in backends().await {
+        let stores = support::stores(&url).await;
+        let state = support::state(stores.clone());
+        let app = app(&state);
+        let counting = Arc::new(Counting {
+            inner: in_process(&stores),
+            batches: AtomicUsize::new(0),
+        });
+        let relay = Relay::new(
+            stores.events.clone(),
+            counting.clone(),
+            Arc::new(Notify::new()),
+        );
+        let background = relay.clone().spawn(Duration::from_millis(200));
+        // One create every 4 ms or so, each waking the relay as the service does: unspaced,
+        // each was claimed in a round of its own.
+        let started = Instant::now();
+        let mut ids = Vec::new();
+        for i in 0..60 {
+            ids.push(create(&app, json!({ "title": format!("stream {i}") })).await);
+            relay.signal().notify_one();
+            tokio::time::sleep(Duration::from_millis(4)).await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while stores.events.outbox_pending().await.expect("pending") > 0 {
+            assert!(Instant::now() < deadline, "{url}: every event published");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let elapsed = started.elapsed();
+        let rounds = counting.batches.load(Ordering::SeqCst);
+        let most = (elapsed.as_millis() / RELAY_SPACING.as_millis()) as usize + 1;
+        assert!(
+            rounds <= most,
+            "{url}: {rounds} rounds in {elapsed:?}, at most {most} with claims {RELAY_SPACING:?} apart"
+        );
+        for id in &ids {
+            assert_eq!(history(&app, id).await, vec!["task.created"], "{url}");
+        }
+        relay.drain(Duration::from_secs(5)).await;
+        background.await.expect("the loop ended");
+    }
+}
+
 #[tokio::test]
 async fn an_outage_delays_events_but_loses_none_and_keeps_each_tasks_order() {
     for (url, _dir) in backends().await {
