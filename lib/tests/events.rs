@@ -587,6 +587,56 @@ async fn under_a_stream_of_writes_the_relay_claims_in_spaced_rounds() {
 }
 
 #[tokio::test]
+async fn a_backlog_longer_than_one_pass_goes_out_without_waiting_for_the_tick() {
+    use std::time::{Duration, Instant};
+    use tasks::app::events::RELAY_PASS_MOST;
+    for (url, _dir) in backends().await {
+        let stores = support::stores(&url).await;
+        let state = support::state(stores.clone());
+        let app = app(&state);
+        // More events than one pass takes, written while no relay runs (an outage).
+        let total = RELAY_PASS_MOST + 150;
+        let writers: Vec<_> = (0..32)
+            .map(|w| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    for i in (w..total).step_by(32) {
+                        create(&app, json!({ "title": format!("backlog {i}") })).await;
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.expect("writer");
+        }
+        assert_eq!(
+            stores.events.outbox_pending().await.expect("pending"),
+            total as u64,
+            "{url}"
+        );
+        // One wake-up, and a tick far beyond the test's patience: only passes that follow each
+        // other at once can send it all.
+        let relay = Relay::new(
+            stores.events.clone(),
+            in_process(&stores),
+            Arc::new(Notify::new()),
+        );
+        let background = relay.clone().spawn(Duration::from_secs(600));
+        relay.signal().notify_one();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while stores.events.outbox_pending().await.expect("pending") > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{url}: the backlog's tail waits for the next tick"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        relay.drain(Duration::from_secs(5)).await;
+        background.abort();
+    }
+}
+
+#[tokio::test]
 async fn an_outage_delays_events_but_loses_none_and_keeps_each_tasks_order() {
     for (url, _dir) in backends().await {
         let stores = support::stores(&url).await;

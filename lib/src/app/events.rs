@@ -17,9 +17,13 @@ use crate::ports::{EventStore, Notification, PublishError, Publisher, StoreError
 
 /// Outbox rows claimed per round.
 const RELAY_BATCH: u32 = 100;
+/// Rounds in one pass; the loop starts the next pass at once if the last one found this many.
+const PASS_ROUNDS: usize = 50;
+/// The most events one pass publishes: a backlog longer than this goes out over several passes.
+pub const RELAY_PASS_MOST: usize = PASS_ROUNDS * RELAY_BATCH as usize;
 /// How long a claimed row is reserved for the relay that claimed it.
 const RELAY_LEASE_SECS: i64 = 30;
-/// The background loop's claims are at least this far apart. Under a steady stream of writes the
+/// The relay's claims (all but those of the drain's last pass) are at least this far apart. Under a steady stream of writes the
 /// loop would otherwise claim again as soon as a batch is marked, a few events at a time: at
 /// 1,500 creates/s about 380 rounds of claim, consumer writes and mark per second, more
 /// statements than the creates themselves. Spaced, the same events go in rounds of ~15 (ADR 0005
@@ -225,7 +229,7 @@ pub struct Relay {
     passing: Arc<tokio::sync::Mutex<()>>,
     /// Set by [`Relay::drain`]: the background loop starts no further pass.
     stopping: Arc<std::sync::atomic::AtomicBool>,
-    /// When the background loop last claimed (see [`RELAY_SPACING`]).
+    /// When a spaced pass last claimed (see [`RELAY_SPACING`]).
     last_claim: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
 }
 
@@ -292,7 +296,7 @@ impl Relay {
     /// process is stopping (so no claimed batch is left behind unsent at exit).
     async fn publish_pending(&self, background: bool) -> Result<usize, StoreError> {
         let mut published = 0;
-        for _ in 0..50 {
+        for _ in 0..PASS_ROUNDS {
             if background {
                 let last = *self.last_claim.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(last) = last {
@@ -349,6 +353,8 @@ impl Relay {
             let mut pruning: Option<tokio::task::JoinHandle<()>> = None;
             let mut last_tidy = std::time::Instant::now();
             let mut published_since_tidy = 0;
+            // The last pass stopped at its limit with events left: the next starts at once.
+            let mut backlog = false;
             loop {
                 if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
                     return;
@@ -373,11 +379,13 @@ impl Relay {
                         tracing::debug!(error = %e, "index upkeep skipped");
                     }
                 }
-                tokio::select! {
-                    // Gather the commits of the next few milliseconds into one batch: under a
-                    // steady stream this turns one set of transactions per event into one per batch.
-                    () = self.signal.notified() => tokio::time::sleep(Duration::from_millis(3)).await,
-                    () = tokio::time::sleep(tick) => {},
+                if !backlog {
+                    tokio::select! {
+                        // Gather the commits of the next few milliseconds into one batch: under a
+                        // steady stream this turns one set of transactions per event into one per batch.
+                        () = self.signal.notified() => tokio::time::sleep(Duration::from_millis(3)).await,
+                        () = tokio::time::sleep(tick) => {},
+                    }
                 }
                 let pass = {
                     let _pass = self.passing.lock().await;
@@ -386,6 +394,7 @@ impl Relay {
                     }
                     self.publish_pending(true).await
                 };
+                backlog = matches!(pass, Ok(n) if n >= RELAY_PASS_MOST);
                 match pass {
                     Ok(n) => published_since_tidy += n,
                     Err(e) => {
