@@ -17,17 +17,20 @@ use crate::ports::{EventStore, Notification, PublishError, Publisher, StoreError
 
 /// Outbox rows claimed per round.
 const RELAY_BATCH: u32 = 100;
-/// Rounds in one pass; the loop starts the next pass at once if the last one found this many.
+/// The most rounds in one pass. A pass that used them all, the last one publishing something,
+/// may have left events behind: the background loop starts the next pass at once.
 const PASS_ROUNDS: usize = 50;
 /// The most events one pass publishes: a backlog longer than this goes out over several passes.
 pub const RELAY_PASS_MOST: usize = PASS_ROUNDS * RELAY_BATCH as usize;
 /// How long a claimed row is reserved for the relay that claimed it.
 const RELAY_LEASE_SECS: i64 = 30;
-/// The relay's claims (all but those of the drain's last pass) are at least this far apart. Under a steady stream of writes the
-/// loop would otherwise claim again as soon as a batch is marked, a few events at a time: at
-/// 1,500 creates/s about 380 rounds of claim, consumer writes and mark per second, more
-/// statements than the creates themselves. Spaced, the same events go in rounds of ~15 (ADR 0005
-/// §7). An event waits at most this much longer; a write after a quiet spell waits nothing more.
+/// The relay's claims (all but those of the drain's last pass) are at least this far apart.
+/// Under a steady stream of writes the loop would otherwise claim again as soon as a batch is
+/// marked, a few events at a time: at 1,500 creates/s about 380 rounds of claim, consumer writes
+/// and mark per second, more statements than the creates themselves. Spaced, the same events go
+/// in rounds of ~15 (ADR 0005 §7). A round takes only the oldest unsent event of each task, so
+/// a task's k events written at once leave over at least k − 1 spacings (one task's events go
+/// out at up to 100 per second).
 pub const RELAY_SPACING: Duration = Duration::from_millis(10);
 
 /// What a consumer run concluded, mapped to Dapr's `SUCCESS` / `RETRY` / `DROP`.
@@ -233,6 +236,15 @@ pub struct Relay {
     last_claim: Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
 }
 
+/// What one relay pass did.
+#[derive(Debug, Default)]
+struct Pass {
+    /// Events accepted.
+    published: usize,
+    /// It used all its rounds, the last one publishing something: more may be waiting.
+    more: bool,
+}
+
 impl Relay {
     /// A relay woken by `signal` after each committed write.
     pub fn new(
@@ -259,7 +271,7 @@ impl Relay {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let last = async {
             let _pass = self.passing.lock().await;
-            self.publish_pending(false).await
+            self.publish_pending(false).await.map(|p| p.published)
         };
         match tokio::time::timeout(within, last).await {
             Ok(Ok(n)) => tracing::info!(published = n, "outbox relay drained"),
@@ -283,20 +295,21 @@ impl Relay {
         &self.signal
     }
 
-    /// Publishes everything publishable now; returns how many events were accepted. Waits for
-    /// a pass of the background loop that is running (a cron-driven pass and the loop's own do
-    /// not overlap, and a stopping process can wait for either).
+    /// Publishes what is publishable now, in spaced rounds, up to [`RELAY_PASS_MOST`] events;
+    /// returns how many were accepted. Waits for a pass of the background loop that is running
+    /// (a cron-driven pass and the loop's own do not overlap, and a stopping process can wait
+    /// for either).
     pub async fn pass(&self) -> Result<usize, StoreError> {
         let _pass = self.passing.lock().await;
-        self.publish_pending(true).await
+        Ok(self.publish_pending(true).await?.published)
     }
 
     /// The pass itself. With `background` (every pass but the drain's last) its claims keep
     /// [`RELAY_SPACING`] from the last one, and it ends at the next batch boundary once the
     /// process is stopping (so no claimed batch is left behind unsent at exit).
-    async fn publish_pending(&self, background: bool) -> Result<usize, StoreError> {
-        let mut published = 0;
-        for _ in 0..PASS_ROUNDS {
+    async fn publish_pending(&self, background: bool) -> Result<Pass, StoreError> {
+        let mut pass = Pass::default();
+        for round in 1..=PASS_ROUNDS {
             if background {
                 let last = *self.last_claim.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(last) = last {
@@ -338,22 +351,24 @@ impl Relay {
             self.store
                 .outbox_published_many(&done, crate::domain::time::now())
                 .await?;
-            published += done.len();
+            pass.published += done.len();
             if !progressed {
                 break;
             }
+            pass.more = round == PASS_ROUNDS;
         }
-        Ok(published)
+        Ok(pass)
     }
 
-    /// Runs the relay until the process ends: after every write signal, and every `tick`.
+    /// Runs the relay until the process ends: after every write signal, every `tick`, and at
+    /// once after a pass that used all its rounds.
     pub fn spawn(self, tick: Duration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut last_prune = std::time::Instant::now();
             let mut pruning: Option<tokio::task::JoinHandle<()>> = None;
             let mut last_tidy = std::time::Instant::now();
             let mut published_since_tidy = 0;
-            // The last pass stopped at its limit with events left: the next starts at once.
+            // The last pass used all its rounds and may have left events: the next starts at once.
             let mut backlog = false;
             loop {
                 if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
@@ -394,9 +409,9 @@ impl Relay {
                     }
                     self.publish_pending(true).await
                 };
-                backlog = matches!(pass, Ok(n) if n >= RELAY_PASS_MOST);
+                backlog = matches!(pass, Ok(Pass { more: true, .. }));
                 match pass {
-                    Ok(n) => published_since_tidy += n,
+                    Ok(p) => published_since_tidy += p.published,
                     Err(e) => {
                         tracing::warn!(error = %e, "outbox relay pass failed");
                         tokio::time::sleep(Duration::from_secs(1)).await;
