@@ -149,7 +149,9 @@ impl ApiError {
             ApiError::Unavailable(StoreError::Remote(_)) => {
                 "the state store is unavailable; retry shortly".into()
             }
-            ApiError::Unavailable(_) => "the database is unavailable; retry shortly".into(),
+            ApiError::Unavailable(e) => lasting(e)
+                .unwrap_or("the database is unavailable; retry shortly")
+                .into(),
             ApiError::Internal(_) => "internal server error".into(),
         };
         let errors = match self {
@@ -164,6 +166,31 @@ impl ApiError {
             _ => Vec::new(),
         };
         ErrorBody { detail, errors }
+    }
+}
+
+const READ_ONLY: &str = "the database is read-only: writes are refused until it is made writable";
+const DISK_FULL: &str = "the database's disk is full: writes are refused until space is freed";
+
+/// A store failure that retrying in a moment will not cure, named for the client (it stays a
+/// 503, with no `Retry-After`): the database refuses writes, or its disk is full.
+fn lasting(e: &StoreError) -> Option<&'static str> {
+    let StoreError::Unavailable(sqlx::Error::Database(db)) = e else {
+        return None;
+    };
+    let code = db.code()?;
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // SQLite's primary result code is the low byte of an extended one.
+        return match code.parse::<i32>().ok()? & 0xff {
+            8 => Some(READ_ONLY),  // SQLITE_READONLY
+            13 => Some(DISK_FULL), // SQLITE_FULL
+            _ => None,
+        };
+    }
+    match code.as_ref() {
+        "25006" => Some(READ_ONLY), // read_only_sql_transaction: a standby, or read-only by default
+        "53100" => Some(DISK_FULL), // disk_full
+        _ => None,
     }
 }
 
@@ -182,6 +209,7 @@ impl IntoResponse for ApiError {
                     resp.headers_mut().insert(header::ETAG, h);
                 }
             }
+            ApiError::Unavailable(e) if lasting(e).is_some() => {}
             ApiError::Unavailable(_) | ApiError::Conflict => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -189,5 +217,53 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(resp: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[tokio::test]
+    async fn a_read_only_database_is_named_as_such_not_retry_shortly() {
+        let path = std::env::temp_dir().join(format!("ro-{}.db", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}", path.display());
+        let rw = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+            .await
+            .expect("create");
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&rw)
+            .await
+            .expect("table");
+        rw.close().await;
+        let ro = sqlx::SqlitePool::connect(&format!("{url}?mode=ro"))
+            .await
+            .expect("open read-only");
+        let refused = sqlx::query("INSERT INTO t (x) VALUES (1)")
+            .execute(&ro)
+            .await
+            .expect_err("a read-only database refuses the write");
+        ro.close().await;
+        let _ = std::fs::remove_file(&path);
+        let resp = ApiError::Unavailable(StoreError::from(refused)).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(resp.headers().get(header::RETRY_AFTER).is_none());
+        assert_eq!(body_of(resp).await["detail"], READ_ONLY);
+        // A passing failure still says to retry, and when.
+        let resp =
+            ApiError::Unavailable(StoreError::from(sqlx::Error::PoolTimedOut)).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            body_of(resp).await["detail"],
+            "the database is unavailable; retry shortly"
+        );
     }
 }
