@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use std::time::Duration;
 
 use crate::app::TaskService;
-use crate::app::events::{Consumers, InProcessPublisher, Notifier, Relay};
+use crate::app::events::{Consumers, Failing, InProcessPublisher, Notifier, Relay};
 use crate::config::{Config, Defaults};
 use crate::domain::OwnerId;
 use crate::events::dapr::DaprClient;
@@ -113,46 +113,6 @@ pub fn spawn_background(state: &AppState, in_process: bool, reminder_every: Dura
                 }
             }
         });
-    }
-}
-
-/// A background job that runs every second and may fail for as long as its cause lasts (a
-/// read-only database, a stopped server): its first failure is logged at once, the next ones
-/// once a minute with their count, and the recovery once.
-#[derive(Default)]
-struct Failing {
-    /// Failures since the last line logged.
-    unlogged: u32,
-    /// When the last failure line was logged; `None` while the job succeeds.
-    logged_at: Option<std::time::Instant>,
-}
-
-/// How often a job that keeps failing is logged again.
-const FAILING_LOG_EVERY: Duration = Duration::from_secs(60);
-
-impl Failing {
-    /// Records one run's outcome and logs as above.
-    fn record(
-        &mut self,
-        error: Option<crate::ports::StoreError>,
-        job: &str,
-        now: std::time::Instant,
-    ) {
-        match (error, self.logged_at) {
-            (None, None) => {}
-            (None, Some(_)) => {
-                tracing::info!(job, "recovered");
-                *self = Self::default();
-            }
-            (Some(e), last) => {
-                self.unlogged += 1;
-                if last.is_none_or(|t| now.duration_since(t) >= FAILING_LOG_EVERY) {
-                    tracing::warn!(job, error = ?e, failures = self.unlogged, "failed (logged again once a minute while it keeps failing)");
-                    self.unlogged = 0;
-                    self.logged_at = Some(now);
-                }
-            }
-        }
     }
 }
 
@@ -365,47 +325,5 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn refused() -> Option<crate::ports::StoreError> {
-        Some(crate::ports::StoreError::Remote("refused".into()))
-    }
-
-    #[test]
-    fn a_job_that_keeps_failing_is_logged_once_a_minute_not_every_run() {
-        let t0 = std::time::Instant::now();
-        let at = |s: u64| t0 + Duration::from_secs(s);
-        let mut f = Failing::default();
-        f.record(None, "job", at(0));
-        assert_eq!(f.logged_at, None, "success logs nothing");
-        f.record(refused(), "job", at(1));
-        assert_eq!(
-            (f.logged_at, f.unlogged),
-            (Some(at(1)), 0),
-            "the first failure is logged"
-        );
-        for s in 2..61 {
-            f.record(refused(), "job", at(s));
-        }
-        assert_eq!(
-            (f.logged_at, f.unlogged),
-            (Some(at(1)), 59),
-            "the next minute's are counted"
-        );
-        f.record(refused(), "job", at(61));
-        assert_eq!(
-            (f.logged_at, f.unlogged),
-            (Some(at(61)), 0),
-            "then logged with their count"
-        );
-        f.record(None, "job", at(62));
-        assert_eq!((f.logged_at, f.unlogged), (None, 0), "the recovery ends it");
-        f.record(refused(), "job", at(63));
-        assert_eq!(f.logged_at, Some(at(63)), "a new failure is logged at once");
     }
 }
