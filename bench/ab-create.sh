@@ -2,7 +2,7 @@
 # Interleaved A/B of create_task builds on PostgreSQL (docs/benchmarks.md, eighth session): per
 # round and binary, a fresh database of 10,000 tasks and VACUUM ANALYZE, then creates at c=16
 # closed loop for 6 s and paced at 1,500/s for 8 s, with the CPU ticks the binary and PostgreSQL
-# spent meanwhile.
+# spent meanwhile, and the steal ticks of the whole machine.
 #   bench/ab-create.sh ROUNDS BINARY...      e.g. bench/ab-create.sh 4 /tmp/create_task.old target/release/create_task
 set -euo pipefail
 # shellcheck source=../dev/common.sh
@@ -19,6 +19,8 @@ BASE=http://127.0.0.1:18301
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null || true' EXIT
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Ticks the hypervisor gave other guests while this one wanted to run (the host's noise).
+steal() { awk '/^cpu /{print $9}' /proc/stat; }
 pg_ticks() { local p; for p in $(pgrep -x postgres); do ticks "$p" 2>/dev/null || true; done | awk '{s += $1} END {print s + 0}'; }
 for r in $(seq 1 "$rounds"); do
   for bin in "$@"; do
@@ -28,11 +30,11 @@ for r in $(seq 1 "$rounds"); do
     wait_for create_task 20 curl -sf "$BASE/health"
     "$LG" seed --base "$BASE" --count 10000 >/dev/null
     "${PSQL[@]}" -d ab_create -c "VACUUM ANALYZE"
-    s0=$(ticks "$pid"); p0=$(pg_ticks)
+    s0=$(ticks "$pid"); p0=$(pg_ticks); st0=$(steal)
     closed=$("$LG" run --base "$BASE" --scenario create --concurrency 16 --seconds 6)
     paced=$("$LG" run --base "$BASE" --scenario create --concurrency 16 --rate 1500 --seconds 8)
-    s1=$(ticks "$pid"); p1=$(pg_ticks)
-    echo "round $r $bin | $closed | $paced | ticks service=$((s1 - s0)) postgres=$((p1 - p0))"
+    s1=$(ticks "$pid"); p1=$(pg_ticks); st1=$(steal)
+    echo "round $r $bin | $closed | $paced | ticks service=$((s1 - s0)) postgres=$((p1 - p0)) steal=$((st1 - st0))"
     kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
   done
 done
