@@ -7,7 +7,8 @@
 //! loadgen startup --url URL -- CMD ARGS...       (ms from spawn to the first 200 from URL)
 //! loadgen audit-latency --base URL --events N    (event time -> audit record, over the last N events)
 //! ```
-//! `run` prints one line: scenario, concurrency, requests, errors, rate/s, p50/p90/p99/max ms.
+//! `run` prints one line: scenario, concurrency, requests, errors, rate/s, p50/p90/p99/max ms,
+//! and the machine's steal time meanwhile (Linux).
 //! Without `--rate` it is closed-loop (each worker sends its next request when the last returns);
 //! with `--rate` the workers pace themselves to that total rate.
 
@@ -191,6 +192,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }));
     }
     let started = Instant::now();
+    let cpu_before = cpu_ticks();
     let mut all = Vec::new();
     let mut errors = 0;
     for w in workers {
@@ -199,9 +201,17 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         errors += e;
     }
     let elapsed = started.elapsed().as_secs_f64().max(seconds as f64);
+    // The share of the machine's CPU time the hypervisor gave to other guests meanwhile: a
+    // tail that comes with a high steal is the host's, not the server's.
+    let steal = match (cpu_before, cpu_ticks()) {
+        (Some((s0, t0)), Some((s1, t1))) if t1 > t0 => {
+            format!(" steal={:.1}%", 100.0 * (s1 - s0) as f64 / (t1 - t0) as f64)
+        }
+        _ => String::new(),
+    };
     all.sort();
     println!(
-        "{scenario} c={concurrency} rate={} requests={} errors={errors} rps={:.0} p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",
+        "{scenario} c={concurrency} rate={} requests={} errors={errors} rps={:.0} p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms{steal}",
         if rate > 0 {
             rate.to_string()
         } else {
@@ -215,6 +225,21 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         percentile(&all, 1.0),
     );
     Ok(())
+}
+
+/// The machine's steal ticks and all its CPU ticks so far (`/proc/stat`), where there is one.
+fn cpu_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already
+    // in user and nice.
+    let steal = *ticks.get(7)?;
+    Some((steal, ticks.iter().take(8).sum()))
 }
 
 /// A worker's own keep-alive HTTP/1.1 connection (reopened after an error), driven with hyper
