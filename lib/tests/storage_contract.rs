@@ -1521,6 +1521,47 @@ async fn search_matches_whatever_the_case_on_both_databases() {
     }
 }
 
+#[tokio::test]
+async fn accented_text_matches_however_its_accents_were_typed() {
+    // `é` can be sent as one character (U+00E9) or as `e` plus a combining accent (U+0301),
+    // as some keyboards, macOS file names and copy-paste do. Search and tags treat both as the
+    // same text, on either database; titles are kept as they were typed.
+    use serde_json::json;
+    let (composed, decomposed) = ("Caf\u{e9}", "Cafe\u{301}");
+    for url in urls().await {
+        let app = support::app(&support::state(support::stores(&url).await));
+        let body = json!({"title": format!("{composed} order"), "tags": [decomposed, composed]});
+        let (status, a) = support::call(&app, "POST", "/api/tasks", Some(body), &[]).await;
+        assert_eq!(status, axum::http::StatusCode::CREATED, "{a}");
+        assert_eq!(
+            a["tags"],
+            json!([composed]),
+            "{url}: one tag, in normal form C"
+        );
+        let body = json!({"title": format!("{decomposed} bill")});
+        let (_, b) = support::call(&app, "POST", "/api/tasks", Some(body), &[]).await;
+        assert_eq!(
+            b["title"],
+            format!("{decomposed} bill"),
+            "{url}: title as typed"
+        );
+        for query in [
+            format!("search={}", urlencode(composed)),
+            format!("search={}", urlencode(decomposed)),
+            format!("search={}", urlencode(&decomposed.to_uppercase())),
+        ] {
+            let (_, v) =
+                support::call(&app, "GET", &format!("/api/tasks?{query}"), None, &[]).await;
+            assert_eq!(v["total"], 2, "{url}: {query}: {v}");
+        }
+        for tag in [composed, decomposed] {
+            let uri = format!("/api/tasks?tag={}", urlencode(tag));
+            let (_, v) = support::call(&app, "GET", &uri, None, &[]).await;
+            assert_eq!(v["total"], 1, "{url}: tag {tag:?}: {v}");
+        }
+    }
+}
+
 /// Percent-encodes every byte outside the unreserved set.
 fn urlencode(s: &str) -> String {
     s.bytes()

@@ -280,6 +280,16 @@ impl FromStr for Priority {
     }
 }
 
+/// `s` in Unicode normal form C (canonically equivalent text, one spelling).
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        s.to_string()
+    } else {
+        s.nfc().collect()
+    }
+}
+
 /// One tag: 1–50 characters after trimming, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tag(String);
@@ -308,8 +318,12 @@ impl Tag {
 
     /// A tag to filter by: the rules tags were once written under (trimmed, 1-50 characters,
     /// no control characters), so a tag stored before the visibility rule can still be found.
+    ///
+    /// Tags are kept in Unicode normal form C, so `café` typed with a precomposed `é` and with
+    /// `e` plus a combining accent is one tag, and a filter finds it either way.
     pub fn parse_filter(raw: &str, field: &str) -> Result<Self, FieldError> {
-        let t = raw.trim();
+        let nfc = nfc(raw.trim());
+        let t = nfc.as_str();
         if t.is_empty() {
             return Err(FieldError::new(field, "a tag must not be empty"));
         }

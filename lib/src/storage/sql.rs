@@ -156,10 +156,14 @@ pub fn search_text(task: &Task) -> String {
 /// `σ`): both are `σ` here. And the Turkish dotted capital `İ` lower-cases to `i` plus a
 /// combining dot, which `istanbul` would never match: it is a plain `i` here. The stored
 /// text is rewritten the same way by migration 9 (PostgreSQL) and 5 (SQLite).
+///
+/// The result is in Unicode normal form C, so text typed with precomposed letters (`é`) and with
+/// combining accents (`e` + U+0301) finds each other (rows written before that rule keep the
+/// form they were typed in).
 pub fn fold_case(s: &str) -> String {
     let lower = s.to_lowercase();
     if !lower.contains(['ς', '\u{307}']) {
-        return lower;
+        return crate::domain::task::nfc(&lower);
     }
     let mut out = String::with_capacity(lower.len());
     let mut prev = None;
@@ -171,7 +175,9 @@ pub fn fold_case(s: &str) -> String {
         }
         prev = Some(c);
     }
-    out
+    // After the dot is dropped, `i` may compose with a mark that followed it (`i` U+0307
+    // U+0301 becomes `í`).
+    crate::domain::task::nfc(&out)
 }
 
 /// A task row in primitive types, between the adapters' rows and the domain.
