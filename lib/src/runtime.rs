@@ -156,6 +156,12 @@ pub async fn run(function: Function) -> anyhow::Result<()> {
     let cfg = Config::from_env(&FUNCTION_DEFAULTS)?;
     crate::telemetry::init(cfg.log_format);
     let state = build_state(&cfg, function.name).await?;
+    if function.name == http::on_task_event::FUNCTION.name && cfg.app_api_token.is_none() {
+        // Compose, dev/up.sh and the Helm chart all set one; a hand-started consumer may not.
+        tracing::warn!(
+            "APP_API_TOKEN is not set: the event and cron routes act on requests from anyone who can reach this port; set it to the token daprd sends"
+        );
+    }
     let relay = state.relay.clone();
     let app = http::service((function.routes)(), state, &service_options(&cfg));
     serve(app, &cfg, function.name).await?;

@@ -1075,6 +1075,64 @@ async fn on_task_event_answers_by_daprs_delivery_contract() {
 }
 
 #[tokio::test]
+async fn a_forged_completion_outside_the_services_bounds_makes_no_task() {
+    // The events route acts on what it is sent. A `task.completed` whose snapshot no request
+    // could have made (a title of 1,000 characters on two lines, 101 tags, a rule every
+    // second) is dropped to the dead-letter topic and creates nothing; the same event with a
+    // snapshot in bounds does create the next occurrence.
+    let dir = support::TempDir::new();
+    let state = support::state(support::stores(&support::sqlite_url(&dir)).await);
+    let api = support::app(&state);
+    let (s, task) = call(
+        &api,
+        "POST",
+        "/api/tasks",
+        Some(json!({"title": "Water plants", "recurrence_rule": "daily", "due_date": "2026-03-02T09:00:00Z"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{task}");
+    let mut snapshot = task.clone();
+    snapshot["status"] = json!("completed");
+    snapshot["completed_at"] = json!("2026-03-02T10:00:00Z");
+    let event = |snapshot: &Value| {
+        json!({"specversion": "1.0", "id": uuid::Uuid::now_v7().to_string(), "type": "task.completed",
+            "source": "complete-task", "time": "2026-03-02T10:00:00Z", "datacontenttype": "application/json",
+            "data": {"event_type": "task.completed", "task_id": snapshot["id"],
+                "payload": {"status": "completed", "is_recurring": true, "task": snapshot}}})
+    };
+    let f = event_fn(&state);
+    let tags: Vec<String> = (0..101).map(|i| format!("t{i}")).collect();
+    for (field, value) in [
+        ("title", json!(format!("FORGED\n{}", "x".repeat(1000)))),
+        ("tags", json!(tags)),
+        ("recurrence_rule", json!("FREQ=SECONDLY")),
+    ] {
+        let mut forged = snapshot.clone();
+        forged[field] = value;
+        let (s, v) = call(&f, "POST", "/events/task-events", Some(event(&forged)), &[]).await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (StatusCode::OK, Some("DROP")),
+            "{field}"
+        );
+    }
+    let (_, list) = call(&api, "GET", "/api/tasks", None, &[]).await;
+    assert_eq!(list["total"], 1, "nothing was created: {list}");
+    let (s, v) = call(
+        &f,
+        "POST",
+        "/events/task-events",
+        Some(event(&snapshot)),
+        &[],
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("SUCCESS")));
+    let (_, list) = call(&api, "GET", "/api/tasks", None, &[]).await;
+    assert_eq!(list["total"], 2, "the next occurrence: {list}");
+}
+
+#[tokio::test]
 async fn the_app_token_is_required_when_configured() {
     let dir = support::TempDir::new();
     let stores = support::stores(&support::sqlite_url(&dir)).await;

@@ -333,10 +333,27 @@ pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
                 .collect()
         })
         .unwrap_or_default();
+    // The snapshot becomes a new task: whatever the older rules were, a title, a tag or a rule
+    // outside the bounds every version of the service kept did not come from its own outbox
+    // (the events route takes what it is sent, authenticated only by APP_API_TOKEN), and no
+    // task is made from it.
+    let title = req("title")?;
+    let n = title.chars().count();
+    if n == 0 || n > super::task::TITLE_MAX_CHARS || title.chars().any(char::is_control) {
+        return Err(format!(
+            "task.title is not a title this service writes ({n} characters)"
+        ));
+    }
+    if tags.len() > super::task::TAGS_MAX {
+        return Err(format!("task.tags has {} tags", tags.len()));
+    }
+    for (i, t) in tags.iter().enumerate() {
+        super::task::Tag::parse_filter(t, &format!("task.tags[{i}]")).map_err(|e| e.to_string())?;
+    }
     Ok(Task::from_parts(TaskParts {
         id: uuid("id")?.ok_or("task.id missing")?,
         owner: super::OwnerId::from_stored(owner.to_string()),
-        title: TaskTitle::from_stored(req("title")?.to_string()),
+        title: TaskTitle::from_stored(title.to_string()),
         description: match s("description") {
             Some(d) => Description::parse(d).map_err(|e| e.to_string())?,
             None => None,
@@ -347,7 +364,9 @@ pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
         tags: Tags::from_stored(tags),
         due_date: time("due_date")?,
         reminder_at: time("reminder_at")?,
-        recurrence_rule: s("recurrence_rule").map(RecurrenceRule::from_stored),
+        recurrence_rule: s("recurrence_rule")
+            .map(RecurrenceRule::from_snapshot)
+            .transpose()?,
         recurrence_anchor: s("recurrence_anchor")
             .unwrap_or("schedule")
             .parse::<RecurrenceAnchor>()?,
@@ -427,6 +446,7 @@ impl serde::Serialize for TaskJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::RecurrenceRule;
     use crate::domain::task::{NewTask, OwnerId, TaskTitle};
 
     #[test]
@@ -482,6 +502,49 @@ mod tests {
         snapshot["tags"] = serde_json::json!(["\u{200E}", "ok"]);
         let back = task_from_json(&snapshot, "local").expect("readable");
         assert_eq!(back.tags.as_strings(), vec!["\u{200E}", "ok"]);
+    }
+
+    #[test]
+    fn a_snapshot_outside_what_the_service_writes_makes_no_task() {
+        // The events route takes what it is sent: a forged `task.completed` must not become a
+        // task that no request could have made.
+        let now = crate::domain::time::now();
+        let input = NewTask {
+            title: Some(TaskTitle::parse("x").expect("valid")),
+            recurrence_rule: Some(RecurrenceRule::parse("daily").expect("valid")),
+            due_date: Some(now),
+            ..NewTask::default()
+        };
+        let task = Task::create(TaskId::new(), OwnerId::local(), input, now).expect("valid");
+        let good = task_json(&task);
+        assert!(task_from_json(&good, "local").is_ok());
+        let long_tags: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+        for (field, value) in [
+            ("title", serde_json::json!("x".repeat(201))),
+            ("title", serde_json::json!("FORGED\nline")),
+            ("title", serde_json::json!("")),
+            ("tags", serde_json::json!(long_tags)),
+            ("tags", serde_json::json!(["y".repeat(51)])),
+            ("recurrence_rule", serde_json::json!("FREQ=SECONDLY")),
+            (
+                "recurrence_rule",
+                serde_json::json!("FREQ=MINUTELY;INTERVAL=5"),
+            ),
+            ("recurrence_rule", serde_json::json!("INTERVAL=2")),
+        ] {
+            let mut forged = good.clone();
+            forged[field] = value.clone();
+            assert!(
+                task_from_json(&forged, "local").is_err(),
+                "{field} = {value} was taken"
+            );
+        }
+        // Within the bounds every version kept, older spellings still read.
+        for rule in ["weekly", "FREQ=HOURLY;BYHOUR=9,17", "freq=monthly"] {
+            let mut old = good.clone();
+            old["recurrence_rule"] = serde_json::json!(rule);
+            assert!(task_from_json(&old, "local").is_ok(), "{rule}");
+        }
     }
 
     #[test]

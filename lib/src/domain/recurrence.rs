@@ -117,6 +117,25 @@ impl RecurrenceRule {
         }
     }
 
+    /// A rule carried by an event (a `task.completed` snapshot), as [`from_stored`] takes it,
+    /// but only within the bounds every rule this service ever wrote kept: at most 500
+    /// characters, and a frequency of an hour or slower. Anything else did not come from here.
+    ///
+    /// [`from_stored`]: Self::from_stored
+    pub fn from_snapshot(text: &str) -> Result<Self, String> {
+        let rule = Self::from_stored(text);
+        if text.chars().count() > RULE_MAX_CHARS {
+            return Err(format!("recurrence_rule over {RULE_MAX_CHARS} characters"));
+        }
+        let freq = rule.part("FREQ").map(|f| f.trim().to_ascii_uppercase());
+        match freq.as_deref() {
+            Some("HOURLY" | "DAILY" | "WEEKLY" | "MONTHLY" | "YEARLY") => Ok(rule),
+            _ => Err(format!(
+                "recurrence_rule {text:?} is not one this service writes"
+            )),
+        }
+    }
+
     /// The text stored and returned to clients.
     pub fn as_str(&self) -> &str {
         &self.text
