@@ -215,6 +215,33 @@ impl Config {
                 message: "must be between 50 and 3600000".into(),
             });
         }
+        if val("AWS_LAMBDA_RUNTIME_API").is_some() {
+            // The Lambda runtime reads these itself and panics when one is missing or bad: say
+            // so here, like any other configuration error. Lambda sets all three.
+            for var in ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION"] {
+                if get(var).is_none() {
+                    return Err(ConfigError {
+                        var,
+                        message: "must be set when AWS_LAMBDA_RUNTIME_API is (Lambda sets it)"
+                            .into(),
+                    });
+                }
+            }
+            let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+            if memory
+                .as_deref()
+                .and_then(|m| m.parse::<i32>().ok())
+                .is_none()
+            {
+                return Err(ConfigError {
+                    var: "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                    message: format!(
+                        "must be the function's memory in MB when AWS_LAMBDA_RUNTIME_API is set (got {})",
+                        memory.map_or("nothing".into(), |m| format!("'{m}'"))
+                    ),
+                });
+            }
+        }
         let ui_dir = PathBuf::from(val("UI_DIR").unwrap_or_else(|| "ui/out".into()));
         let dapr_endpoint = match (val("DAPR_HTTP_ENDPOINT"), val("DAPR_HTTP_PORT")) {
             (Some(e), _) => {
@@ -318,6 +345,29 @@ mod tests {
         assert_eq!(c.host, IpAddr::from([127, 0, 0, 1]));
         assert_eq!(c.database_url, "sqlite://data/todo.db?mode=rwc");
         assert!(c.dapr_endpoint.is_none());
+    }
+
+    #[test]
+    fn lambda_mode_needs_the_variables_lambda_sets() {
+        let lambda = [
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "create-task"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        ];
+        assert!(cfg(&lambda).is_ok());
+        for (i, (var, _)) in lambda.iter().enumerate().skip(1) {
+            let mut without = lambda.to_vec();
+            without.remove(i);
+            assert_eq!(cfg(&without).expect_err("missing").var, *var);
+        }
+        let mut bad = lambda.to_vec();
+        bad[3].1 = "lots";
+        let e = cfg(&bad).expect_err("not a number");
+        assert_eq!(e.var, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+        assert!(e.to_string().contains("'lots'"), "{e}");
+        // Outside Lambda they mean nothing.
+        assert!(cfg(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots")]).is_ok());
     }
 
     #[test]
