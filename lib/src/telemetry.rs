@@ -13,8 +13,13 @@ pub fn init(format: LogFormat) {
         // refused (domain::recurrence), and the warning is no operator's business.
         EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,rrule=error"));
+    // Colours only for a terminal (and not under NO_COLOR): a log file or collector gets
+    // plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder
