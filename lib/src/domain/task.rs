@@ -30,14 +30,23 @@ impl TaskId {
         Self(Uuid::now_v7())
     }
 
-    /// Parses a path segment; the error names the parameter `id`.
+    /// Parses a path segment; the error names the parameter `id`. Only the hyphenated form the
+    /// API writes (either case): the braced, `urn:uuid:` and unhyphenated spellings that UUID
+    /// parsers also take would give one task several URLs (and several idempotency keys).
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        Uuid::parse_str(s.trim()).map(Self).map_err(|_| {
-            FieldError::new(
-                "id",
-                "must be a UUID such as 0195c7a0-6b1e-7c3a-9f00-2f1d6f3e9a10",
-            )
-        })
+        let hyphenated = s.len() == 36
+            && s.char_indices()
+                .all(|(i, c)| matches!(i, 8 | 13 | 18 | 23) == (c == '-'));
+        hyphenated
+            .then(|| Uuid::parse_str(s).ok())
+            .flatten()
+            .map(Self)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "id",
+                    "must be a UUID such as 0195c7a0-6b1e-7c3a-9f00-2f1d6f3e9a10",
+                )
+            })
     }
 }
 
@@ -959,6 +968,27 @@ mod tests {
 
     fn t(s: &str) -> DateTime<Utc> {
         parse_rfc3339(s).expect("valid time")
+    }
+
+    #[test]
+    fn a_task_id_has_one_spelling() {
+        let id = "0195c7a0-6b1e-7c3a-9f00-2f1d6f3e9a10";
+        let want = TaskId::parse(id).expect("hyphenated");
+        assert_eq!(
+            TaskId::parse(&id.to_uppercase()).expect("either case"),
+            want
+        );
+        for other in [
+            format!("{{{id}}}"),
+            format!("urn:uuid:{id}"),
+            id.replace('-', ""),
+            format!(" {id} "),
+            "0195c7a06-b1e-7c3a-9f00-2f1d6f3e9a10".to_string(),
+            "0195c7a0-6b1e-7c3a-9f00-2f1d6f3e9a1g".to_string(),
+            String::new(),
+        ] {
+            assert!(TaskId::parse(&other).is_err(), "{other:?} was taken");
+        }
     }
 
     fn new_task(title: &str) -> NewTask {
