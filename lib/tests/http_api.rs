@@ -678,8 +678,54 @@ async fn openapi_swagger_and_redoc_are_served() {
         "/api/tasks/{id}",
         "/api/tasks/{id}/complete",
         "/api/tags",
+        "/api/activity",
+        "/api/notifications",
+        "/api/tasks/{id}/history",
+        "/health",
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p} undocumented");
+    }
+    // What generated clients rely on: every field a task always carries is required (the
+    // nullable ones too), the headers a write answers with are named, optional request
+    // headers are plain strings, and every 200 names its body.
+    let task = &doc["components"]["schemas"]["TaskOut"];
+    let mut required: Vec<&str> = task["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    let mut props: Vec<&str> = task["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    required.sort_unstable();
+    props.sort_unstable();
+    assert_eq!(required, props, "every TaskOut field is always present");
+    let created = &doc["paths"]["/api/tasks"]["post"]["responses"]["201"]["headers"];
+    assert!(
+        created.get("ETag").is_some() && created.get("Location").is_some(),
+        "{created}"
+    );
+    let patch = &doc["paths"]["/api/tasks/{id}"]["patch"];
+    assert!(patch["responses"]["200"]["headers"].get("ETag").is_some());
+    for p in patch["parameters"].as_array().expect("params") {
+        assert_eq!(p["schema"]["type"], "string", "{p}");
+    }
+    for (path, method) in [
+        ("/api/activity", "get"),
+        ("/api/notifications", "get"),
+        ("/api/tasks/{id}/history", "get"),
+        ("/api/tags", "get"),
+        ("/api/tasks", "get"),
+    ] {
+        let ok = &doc["paths"][path][method]["responses"]["200"];
+        assert!(
+            ok["content"]["application/json"]["schema"].is_object(),
+            "{path}: {ok}"
+        );
     }
     let app = api.function(tasks::http::list_tasks::FUNCTION);
     for (uri, needle) in [

@@ -27,9 +27,9 @@ pub fn routes() -> Router<AppState> {
 
 /// Toggle a task's completion.
 #[utoipa::path(post, path = "/api/tasks/{id}/complete", tag = "tasks",
-    params(("id" = String, Path, description = "Task id (UUID)"), ("If-Match" = Option<String>, Header, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
+    params(("id" = String, Path, description = "Task id (UUID)"), ("If-Match" = Option<String>, Header, nullable = false, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
     responses(
-        (status = 200, description = "Toggled", body = super::dto::TaskOut),
+        (status = 200, description = "Toggled", body = super::dto::TaskOut, headers(("ETag" = String, description = "The task's version, quoted (`\"3\"`): send it back in `If-Match`"))),
         (status = 404, description = "No such task", body = super::error::ErrorBody),
         (status = 409, description = "A request with this Idempotency-Key is still running, or concurrent writers kept winning: retry", body = super::error::ErrorBody),
         (status = 412, description = "If-Match did not match", body = super::error::ErrorBody),

@@ -24,10 +24,10 @@ pub fn routes() -> Router<AppState> {
 
 /// Create a task.
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
     request_body(content = super::dto::TaskCreate, description = "Only `title` is required"),
     responses(
-        (status = 201, description = "Created", body = super::dto::TaskOut),
+        (status = 201, description = "Created", body = super::dto::TaskOut, headers(("ETag" = String, description = "The task's version, quoted (`\"1\"`): send it back in `If-Match`"), ("Location" = String, description = "`/api/tasks/{id}` of the new task"))),
         (status = 409, description = "A request with this Idempotency-Key is still running, or concurrent writers kept winning: retry", body = super::error::ErrorBody),
         (status = 413, description = "Body too large", body = super::error::ErrorBody),
         (status = 415, description = "The body is not JSON", body = super::error::ErrorBody),

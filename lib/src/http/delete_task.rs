@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Delete a task.
 #[utoipa::path(delete, path = "/api/tasks/{id}", tag = "tasks",
-    params(("id" = String, Path, description = "Task id (UUID)"), ("If-Match" = Option<String>, Header, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"), ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
+    params(("id" = String, Path, description = "Task id (UUID)"), ("If-Match" = Option<String>, Header, nullable = false, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"), ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such task", body = super::error::ErrorBody),

@@ -28,10 +28,12 @@ use super::AppState;
         super::update_task::update_task,
         super::complete_task::complete_task,
         super::delete_task::delete_task,
+        super::health,
     ),
     components(schemas(super::dto::TaskOut, super::dto::TaskCreate, super::dto::TaskPatch, super::dto::SortByName, super::dto::SortOrderName, super::dto::TaskListOut, super::error::ErrorBody)),
     tags((name = "tasks", description = "Task commands and queries"),
-         (name = "events", description = "History, activity and notifications, written by the event consumers"))
+         (name = "events", description = "History, activity and notifications, written by the event consumers"),
+         (name = "health", description = "Served by every binary"))
 )]
 pub struct ApiDoc;
 

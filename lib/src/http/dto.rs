@@ -381,6 +381,7 @@ pub struct TaskOut {
     /// 1–200 characters.
     pub title: String,
     /// Up to 2000 characters.
+    #[schema(required = true)]
     pub description: Option<String>,
     /// `pending`, `in_progress` or `completed`.
     pub status: StatusName,
@@ -389,25 +390,31 @@ pub struct TaskOut {
     /// Up to 20 tags of up to 50 characters.
     pub tags: Vec<String>,
     /// RFC 3339, UTC.
+    #[schema(required = true)]
     pub due_date: Option<String>,
     /// RFC 3339, UTC.
+    #[schema(required = true)]
     pub reminder_at: Option<String>,
     /// Whether completing the task creates its next occurrence.
     pub is_recurring: bool,
     /// `daily`, `weekly`, `monthly`, `yearly` or an RFC 5545 RRULE.
+    #[schema(required = true)]
     pub recurrence_rule: Option<String>,
     /// `schedule` or `completion`.
     pub recurrence_anchor: AnchorName,
     /// IANA time zone the recurrence is expanded in.
     pub timezone: String,
     /// The series of a recurring task (id of its first occurrence).
+    #[schema(required = true)]
     pub series_id: Option<String>,
     /// Where the series' schedule starts: the first occurrence's due time (or, after a
     /// completion-anchored or undated occurrence, the due time the series went on from).
+    #[schema(required = true)]
     pub series_start: Option<String>,
     /// Position in the series (1 for the first occurrence).
     pub occurrence: i32,
     /// Set exactly when status is `completed`.
+    #[schema(required = true)]
     pub completed_at: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
@@ -540,6 +547,80 @@ pub struct TaskListOut {
     pub limit: u32,
     /// Rows skipped.
     pub offset: u64,
+}
+
+/// What `GET /health` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthOut {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// Why it is unavailable.
+    pub detail: Option<String>,
+}
+
+/// One event of the audit log (a task's history, the activity feed).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventOut {
+    /// The event's id (UUID; its CloudEvents `id`).
+    pub id: String,
+    /// `task.created`, `task.updated`, `task.completed`, `task.deleted`, `task.reminder.due` or
+    /// `task.recurring.triggered`.
+    pub event_type: String,
+    /// The task (UUID).
+    pub task_id: String,
+    /// When it happened (RFC 3339, UTC).
+    pub timestamp: String,
+    /// When the audit consumer recorded it (RFC 3339, UTC).
+    pub recorded_at: String,
+    /// The function that wrote it (`create-task`, `on-task-event`, ...).
+    pub source: String,
+    /// The event's payload, as published.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+/// A page of audit events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsOut {
+    /// The page.
+    pub events: Vec<AuditEventOut>,
+    /// All events matching.
+    pub total: u64,
+}
+
+/// A notification made from a due reminder.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationOut {
+    /// Identity (UUID).
+    pub id: String,
+    /// The task (UUID).
+    pub task_id: String,
+    /// The task's title when the reminder fired.
+    pub title: String,
+    /// What to show.
+    pub message: String,
+    /// The task's due date then (RFC 3339, UTC).
+    #[schema(required = true)]
+    pub due_at: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// When it was marked read.
+    #[schema(required = true)]
+    pub read_at: Option<String>,
+    /// When the notification binding took it, where one is configured.
+    #[schema(required = true)]
+    pub delivered_at: Option<String>,
+}
+
+/// A page of notifications.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationsOut {
+    /// The page, newest first.
+    pub notifications: Vec<NotificationOut>,
+    /// All notifications matching (`unread=true`: the unread ones).
+    pub total: u64,
+    /// Unread notifications in all.
+    pub unread: u64,
 }
 
 /// One tag and how many tasks carry it.

@@ -10,7 +10,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use bytes::Bytes;
 
-use super::dto::{TagCount, TagsOut, parse_list_query};
+use super::dto::{
+    AuditEventOut, EventsOut, NotificationOut, NotificationsOut, TagCount, TagsOut,
+    parse_list_query,
+};
 use super::error::ApiError;
 use super::extract::{PathTaskId, QueryPairs};
 use super::{AppState, Function, both, task_response};
@@ -87,9 +90,9 @@ fn list_body(tasks: &[Bytes], total: u64, limit: u32, offset: u64) -> Bytes {
 /// Read one task.
 #[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks",
     params(("id" = String, Path, description = "Task id (UUID)"),
-           ("If-None-Match" = Option<String>, Header, description = "ETag(s) of the copy the client has; 304 when one is current")),
+           ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETag(s) of the copy the client has; 304 when one is current")),
     responses(
-        (status = 200, description = "The task (with its ETag)", body = super::dto::TaskOut),
+        (status = 200, description = "The task (with its ETag)", body = super::dto::TaskOut, headers(("ETag" = String, description = "The task's version, quoted (`\"3\"`): send it back in `If-Match`"))),
         (status = 304, description = "Unchanged: `If-None-Match` names the task's current ETag"),
         (status = 404, description = "No such task", body = super::error::ErrorBody),
         (status = 422, description = "Malformed id", body = super::error::ErrorBody),
@@ -169,44 +172,44 @@ fn paging(pairs: &[(String, String)]) -> Result<(u32, u64), crate::domain::Valid
     errors.into_result().map(|()| (limit, offset))
 }
 
-fn audit_json(e: &crate::ports::AuditEntry) -> serde_json::Value {
-    serde_json::json!({
-        "id": e.event_id.to_string(),
-        "event_type": e.event_type,
-        "task_id": e.task_id.to_string(),
-        "timestamp": crate::domain::time::format_utc(&e.occurred_at),
-        "recorded_at": crate::domain::time::format_utc(&e.recorded_at),
-        "source": e.source,
-        "payload": e.payload,
-    })
+fn audit_json(e: &crate::ports::AuditEntry) -> AuditEventOut {
+    AuditEventOut {
+        id: e.event_id.to_string(),
+        event_type: e.event_type.clone(),
+        task_id: e.task_id.to_string(),
+        timestamp: crate::domain::time::format_utc(&e.occurred_at),
+        recorded_at: crate::domain::time::format_utc(&e.recorded_at),
+        source: e.source.clone(),
+        payload: e.payload.clone(),
+    }
 }
 
-fn notification_json(n: &crate::ports::Notification) -> serde_json::Value {
+fn notification_json(n: &crate::ports::Notification) -> NotificationOut {
     let t =
         |d: &Option<chrono::DateTime<chrono::Utc>>| d.as_ref().map(crate::domain::time::format_utc);
-    serde_json::json!({
-        "id": n.id.to_string(),
-        "task_id": n.task_id.to_string(),
-        "title": n.title,
-        "message": n.message,
-        "due_at": t(&n.due_at),
-        "created_at": crate::domain::time::format_utc(&n.created_at),
-        "read_at": t(&n.read_at),
-        "delivered_at": t(&n.delivered_at),
-    })
+    NotificationOut {
+        id: n.id.to_string(),
+        task_id: n.task_id.to_string(),
+        title: n.title.clone(),
+        message: n.message.clone(),
+        due_at: t(&n.due_at),
+        created_at: crate::domain::time::format_utc(&n.created_at),
+        read_at: t(&n.read_at),
+        delivered_at: t(&n.delivered_at),
+    }
 }
 
 /// A task's history: every event the audit consumer recorded for it, oldest first (kept after
 /// the task is deleted).
 #[utoipa::path(get, path = "/api/tasks/{id}/history", tag = "events",
     params(("id" = String, Path, description = "Task id (UUID)"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, maximum = 1_000_000_000, description = "Default 0, at most 1,000,000,000")),
-    responses((status = 200, description = "`{events, total}`"), (status = 404, description = "No such task and no history", body = super::error::ErrorBody),
+    responses((status = 200, description = "The task's events, oldest first", body = EventsOut), (status = 404, description = "No such task and no history", body = super::error::ErrorBody),
         (status = 422, description = "The id is not a UUID, or a bad limit or offset", body = super::error::ErrorBody)))]
 pub async fn task_history(
     State(s): State<AppState>,
     PathTaskId(id): PathTaskId,
     QueryPairs(pairs): QueryPairs,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<EventsOut>, ApiError> {
     let (limit, offset) = paging(&pairs)?;
     let (events, total) = s
         .events
@@ -217,20 +220,21 @@ pub async fn task_history(
         // No history yet: 404 only if the task does not exist either.
         s.tasks.get(&s.owner, id).await?;
     }
-    Ok(Json(
-        serde_json::json!({"events": events.iter().map(audit_json).collect::<Vec<_>>(), "total": total}),
-    ))
+    Ok(Json(EventsOut {
+        events: events.iter().map(audit_json).collect(),
+        total,
+    }))
 }
 
 /// The activity feed: every event of the owner's tasks, newest first.
 #[utoipa::path(get, path = "/api/activity", tag = "events",
     params(("event_type" = Option<String>, Query, description = "e.g. task.completed"), ("task_id" = Option<String>, Query, description = "Only this task"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, maximum = 1_000_000_000, description = "Default 0, at most 1,000,000,000")),
-    responses((status = 200, description = "`{events, total}`"), (status = 422, description = "Invalid parameter", body = super::error::ErrorBody)))]
+    responses((status = 200, description = "Events, newest first", body = EventsOut), (status = 422, description = "Invalid parameter", body = super::error::ErrorBody)))]
 pub async fn activity(
     State(s): State<AppState>,
     QueryPairs(pairs): QueryPairs,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<EventsOut>, ApiError> {
     let (limit, offset) = paging(&pairs)?;
     let mut aq = crate::ports::ActivityQuery {
         limit,
@@ -253,20 +257,21 @@ pub async fn activity(
         .activity(&s.owner, &aq)
         .await
         .map_err(crate::app::AppError::from)?;
-    Ok(Json(
-        serde_json::json!({"events": events.iter().map(audit_json).collect::<Vec<_>>(), "total": total}),
-    ))
+    Ok(Json(EventsOut {
+        events: events.iter().map(audit_json).collect(),
+        total,
+    }))
 }
 
 /// Notifications created from due reminders, newest first (`unread=true` for unread only).
 #[utoipa::path(get, path = "/api/notifications", tag = "events",
     params(("unread" = Option<bool>, Query, description = "Only unread ones"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1-200, default 50"), ("offset" = Option<u64>, Query, maximum = 1_000_000_000, description = "Default 0, at most 1,000,000,000")),
-    responses((status = 200, description = "`{notifications, total, unread}`"),
+    responses((status = 200, description = "Notifications, newest first", body = NotificationsOut),
         (status = 422, description = "Invalid query parameter", body = super::error::ErrorBody)))]
 pub async fn notifications(
     State(s): State<AppState>,
     QueryPairs(pairs): QueryPairs,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<NotificationsOut>, ApiError> {
     let (limit, offset) = paging(&pairs)?;
     let mut unread_only = false;
     for (k, v) in &pairs {
@@ -289,11 +294,11 @@ pub async fn notifications(
         .notifications(&s.owner, true, 1, 0)
         .await
         .map_err(crate::app::AppError::from)?;
-    Ok(Json(serde_json::json!({
-        "notifications": items.iter().map(notification_json).collect::<Vec<_>>(),
-        "total": total,
-        "unread": unread,
-    })))
+    Ok(Json(NotificationsOut {
+        notifications: items.iter().map(notification_json).collect(),
+        total,
+        unread,
+    }))
 }
 
 /// Marks a notification read.

@@ -175,7 +175,12 @@ pub struct ServiceOptions {
     pub ui_dir: Option<std::path::PathBuf>,
 }
 
-async fn health(State(state): State<AppState>) -> Response {
+/// Liveness and readiness: whether the process can reach its database. Every binary serves it.
+#[utoipa::path(get, path = "/health", tag = "health",
+    responses((status = 200, description = "Ready", body = dto::HealthOut, example = json!({"status": "ok"})),
+        (status = 503, description = "The database cannot be reached", body = dto::HealthOut,
+            example = json!({"status": "unavailable", "detail": "database unreachable"}))))]
+pub async fn health(State(state): State<AppState>) -> Response {
     match state.tasks.store().ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
         Err(e) => {

@@ -25,11 +25,11 @@ pub fn routes() -> Router<AppState> {
 /// Update some fields of a task.
 #[utoipa::path(patch, path = "/api/tasks/{id}", tag = "tasks",
     params(("id" = String, Path, description = "Task id (UUID)"),
-           ("If-Match" = Option<String>, Header, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"),
-           ("Idempotency-Key" = Option<String>, Header, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
+           ("If-Match" = Option<String>, Header, nullable = false, description = "Apply only if the task's ETag is one of these (`\"3\"`, a list, or `*`); weak tags never match"),
+           ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1-255 visible ASCII characters; a retry with the same key and request gets the first successful response")),
     request_body(content = super::dto::TaskPatch, description = "Fields to change; null clears nullable fields"),
     responses(
-        (status = 200, description = "Updated", body = super::dto::TaskOut),
+        (status = 200, description = "Updated", body = super::dto::TaskOut, headers(("ETag" = String, description = "The task's version, quoted (`\"3\"`): send it back in `If-Match`"))),
         (status = 404, description = "No such task", body = super::error::ErrorBody),
         (status = 409, description = "A request with this Idempotency-Key is still running, or concurrent writers kept winning: retry", body = super::error::ErrorBody),
         (status = 412, description = "If-Match did not match", body = super::error::ErrorBody),
