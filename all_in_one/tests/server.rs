@@ -232,6 +232,10 @@ async fn a_bad_configuration_is_reported_not_panicked() {
         ("CORS_ORIGINS", "not an origin"),
         ("DATABASE_URL", "sqlite:"),
         ("DAPR_HTTP_ENDPOINT", "notaurl"),
+        // The Lambda runtime would panic on its own missing variables.
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9"),
+        // Nothing listens on port 9: the cause is named, not only the pool's timeout.
+        ("DATABASE_URL", "postgres://postgres@127.0.0.1:9/todo"),
     ] {
         let dir = std::env::temp_dir().join(format!("todo-aio-badcfg-{}", uuid_like()));
         let mut child = Command::new(env!("CARGO_BIN_EXE_todo"))
@@ -265,6 +269,9 @@ async fn a_bad_configuration_is_reported_not_panicked() {
             err.contains(var) && !err.contains("panicked"),
             "{var}={value}: {err}"
         );
+        if value.starts_with("postgres:") {
+            assert!(err.contains("Connection refused"), "{err}");
+        }
     }
 }
 

@@ -124,7 +124,12 @@ pub async fn build_state(cfg: &Config, source: &'static str) -> anyhow::Result<A
     }
     let stores = crate::storage::open(&cfg.database_url, cfg.db_max_connections)
         .await
-        .with_context(|| format!("opening {}", crate::storage::redact_url(&cfg.database_url)))?;
+        .with_context(|| {
+            format!(
+                "opening the database {} (DATABASE_URL; without it, the SQLite file in DATA_DIR)",
+                crate::storage::redact_url(&cfg.database_url)
+            )
+        })?;
     if let Some(file) = crate::storage::sqlite::file_of(&cfg.database_url) {
         tracing::info!(file = %file.display(), "SQLite database");
     }

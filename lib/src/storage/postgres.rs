@@ -109,9 +109,22 @@ impl PgTaskStore {
     /// Connects (one connection is opened now to run migrations; the rest on demand).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options: PgConnectOptions = url.parse()?;
-        let pool = pool_options(max_connections)
+        let pool = match pool_options(max_connections)
             .connect_with(options.clone())
-            .await?;
+            .await
+        {
+            Ok(pool) => pool,
+            // The pool tries until its acquire timeout and then names only that; one direct
+            // attempt names the cause (connection refused, unknown host, the server's refusal).
+            Err(sqlx::Error::PoolTimedOut) => {
+                let cause = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+                    .await
+                    .err()
+                    .unwrap_or(sqlx::Error::PoolTimedOut);
+                return Err(cause.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         MIGRATOR.run(&pool).await.map_err(StoreError::Migration)?;
         let relay_options = options.clone().options([("synchronous_commit", "off")]);
         // One connection, kept: the relay claims and marks one batch at a time.
