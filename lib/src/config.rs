@@ -215,9 +215,10 @@ impl Config {
                 message: "must be between 50 and 3600000".into(),
             });
         }
-        if val("AWS_LAMBDA_RUNTIME_API").is_some() {
+        if get("AWS_LAMBDA_RUNTIME_API").is_some() {
             // The Lambda runtime reads these itself and panics when one is missing or bad: say
-            // so here, like any other configuration error. Lambda sets all three.
+            // so here, like any other configuration error. Lambda sets all three. (Set at all,
+            // even empty, is what makes `runtime::serve` choose Lambda.)
             for var in ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION"] {
                 if get(var).is_none() {
                     return Err(ConfigError {

@@ -145,4 +145,17 @@ mod tests {
         );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }
+
+    #[test]
+    fn only_a_sqlite_url_names_a_file_to_log() {
+        // SQLite's options take any text as a file name: a PostgreSQL URL must not come back
+        // as one (it would be logged, password and all).
+        assert_eq!(sqlite::file_of("postgres://todo:secret@db:5432/todo"), None);
+        assert_eq!(sqlite::file_of("sqlite::memory:"), None);
+        let file = sqlite::file_of("sqlite://data/todo.db?mode=rwc").expect("a file");
+        assert!(
+            file.is_absolute() && file.ends_with("data/todo.db"),
+            "{file:?}"
+        );
+    }
 }

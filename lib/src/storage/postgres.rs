@@ -116,11 +116,14 @@ impl PgTaskStore {
             Ok(pool) => pool,
             // The pool tries until its acquire timeout and then names only that; one direct
             // attempt names the cause (connection refused, unknown host, the server's refusal).
+            // Bounded: a host that drops packets would otherwise hold start-up for the TCP
+            // timeout (minutes).
             Err(sqlx::Error::PoolTimedOut) => {
-                let cause = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
-                    .await
-                    .err()
-                    .unwrap_or(sqlx::Error::PoolTimedOut);
+                let direct = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options);
+                let cause = match tokio::time::timeout(Duration::from_secs(5), direct).await {
+                    Ok(Err(e)) => e,
+                    Ok(Ok(_)) | Err(_) => sqlx::Error::PoolTimedOut,
+                };
                 return Err(cause.into());
             }
             Err(e) => return Err(e.into()),

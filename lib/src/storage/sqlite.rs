@@ -297,20 +297,22 @@ fn creates(url: &str) -> bool {
     url.contains("mode=rwc")
 }
 
-/// The configuration's check of a SQLite URL: it must name a file (or `:memory:`); without
-/// `mode=rwc` the file must exist, since it will not be created (with it, the file and its
-/// directory are created by [`SqliteTaskStore::connect`]).
-/// The absolute path of the database file `url` names (`None` for an in-memory database or a
-/// URL that does not parse): what the logs show, so two processes started from different
-/// directories can be seen to use different files.
+/// The absolute path of the database file a `sqlite:` URL names (`None` for any other URL, an
+/// in-memory database or a URL that does not parse): what the logs show, so two processes
+/// started from different directories can be seen to use different files.
 pub fn file_of(url: &str) -> Option<std::path::PathBuf> {
-    if in_memory(url) {
+    // The SQLite options take any text after an optional `sqlite:` as a file name: a
+    // PostgreSQL URL, password and all, would come back as one.
+    if !url.starts_with("sqlite:") || in_memory(url) {
         return None;
     }
     let opts = SqliteConnectOptions::from_str(url).ok()?;
     std::path::absolute(opts.get_filename()).ok()
 }
 
+/// The configuration's check of a SQLite URL: it must name a file (or `:memory:`); without
+/// `mode=rwc` the file must exist, since it will not be created (with it, the file and its
+/// directory are created by [`SqliteTaskStore::connect`]).
 pub fn check_url(url: &str) -> Result<(), String> {
     let opts = SqliteConnectOptions::from_str(url).map_err(|e| e.to_string())?;
     if in_memory(url) {
