@@ -1562,6 +1562,73 @@ async fn accented_text_matches_however_its_accents_were_typed() {
     }
 }
 
+#[tokio::test]
+async fn tags_and_search_text_written_before_normal_form_c_are_rewritten_once() {
+    // A database with a task written before tags and search text were kept in normal form C:
+    // opening it with this version rewrites that row (PostgreSQL: migration 12; SQLite: the
+    // fix migration 7 marks), so old tasks are found by the same searches and tag filters as
+    // new ones, and tags that became equal are kept once.
+    use serde_json::json;
+    let (composed, decomposed) = ("Caf\u{e9}", "Cafe\u{301}");
+    for url in urls().await {
+        let app = support::app(&support::state(support::stores(&url).await));
+        let id = support::create(&app, json!({"title": "Order", "tags": ["x"]})).await;
+        let legacy_tags = json!([decomposed, composed, "x"]).to_string();
+        let legacy_search = format!("order {}", decomposed.to_lowercase());
+        if url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+            sqlx::query("UPDATE tasks SET tags = ?1, search_text = ?2 WHERE id = ?3")
+                .bind(&legacy_tags)
+                .bind(&legacy_search)
+                .bind(&id)
+                .execute(&pool)
+                .await
+                .expect("legacy row");
+            sqlx::query("INSERT INTO data_fixes (name) VALUES ('unicode_nfc')")
+                .execute(&pool)
+                .await
+                .expect("mark");
+            pool.close().await;
+        } else {
+            let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+            sqlx::query("UPDATE tasks SET tags = $1::jsonb, search_text = $2 WHERE id = $3::uuid")
+                .bind(&legacy_tags)
+                .bind(&legacy_search)
+                .bind(&id)
+                .execute(&pool)
+                .await
+                .expect("legacy row");
+            sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 20261128000012")
+                .execute(&pool)
+                .await
+                .expect("unmark");
+            pool.close().await;
+        }
+        // The legacy row's search text is not found by a normalised search...
+        let search = format!("/api/tasks?search={}", urlencode(composed));
+        let filter = format!("/api/tasks?tag={}", urlencode(composed));
+        let (_, v) = support::call(&app, "GET", &search, None, &[]).await;
+        assert_eq!(v["total"], 0, "{url}: before the rewrite: {v}");
+        // ...until the database is opened again.
+        let app = support::app(&support::state(support::stores(&url).await));
+        let (_, task) = support::call(&app, "GET", &format!("/api/tasks/{id}"), None, &[]).await;
+        // Both spellings of the tag are one now, in the first one's place.
+        assert_eq!(task["tags"], json!([composed, "x"]), "{url}");
+        assert_eq!(
+            task["version"], 2,
+            "{url}: the rewrite moves the version on"
+        );
+        for uri in [&search, &filter] {
+            let (_, v) = support::call(&app, "GET", uri, None, &[]).await;
+            assert_eq!(v["total"], 1, "{url}: {uri}: {v}");
+        }
+        // Once: a third opening changes nothing more.
+        let app = support::app(&support::state(support::stores(&url).await));
+        let (_, again) = support::call(&app, "GET", &format!("/api/tasks/{id}"), None, &[]).await;
+        assert_eq!(again["version"], 2, "{url}");
+    }
+}
+
 /// Percent-encodes every byte outside the unreserved set.
 fn urlencode(s: &str) -> String {
     s.bytes()

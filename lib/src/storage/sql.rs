@@ -158,8 +158,8 @@ pub fn search_text(task: &Task) -> String {
 /// text is rewritten the same way by migration 9 (PostgreSQL) and 5 (SQLite).
 ///
 /// The result is in Unicode normal form C, so text typed with precomposed letters (`é`) and with
-/// combining accents (`e` + U+0301) finds each other (rows written before that rule keep the
-/// form they were typed in).
+/// combining accents (`e` + U+0301) finds each other; rows written before are rewritten to it
+/// when the database is opened (migration 12 on PostgreSQL, `unicode_nfc_fix` on SQLite).
 pub fn fold_case(s: &str) -> String {
     let lower = s.to_lowercase();
     if !lower.contains(['ς', '\u{307}']) {

@@ -132,6 +132,7 @@ impl SqliteTaskStore {
             pool_options(1).connect_with(opts).await?
         };
         MIGRATOR.run(&writer).await.map_err(StoreError::Migration)?;
+        unicode_nfc_fix(&writer).await?;
         let group = GroupWriter::spawn(writer.clone());
         let store = Self {
             pool,
@@ -290,6 +291,69 @@ impl SqliteTaskStore {
 /// Whether a SQLite URL names an in-memory database.
 fn in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Rewrites the tags and search text of rows written before both were kept in Unicode normal
+/// form C (SQLite has no `normalize`; migration 7 marks the work, PostgreSQL's migration 12
+/// does the same in SQL). Once, under the migration lock: the mark is taken in the same
+/// transaction as the rewrite. Search text becomes the normal form of what it was; tags that
+/// become equal are kept once, in their first place; a rewritten task's version moves on.
+async fn unicode_nfc_fix(writer: &SqlitePool) -> Result<(), StoreError> {
+    let mut tx = writer.begin().await?;
+    let marked = sqlx::query("DELETE FROM data_fixes WHERE name = 'unicode_nfc'")
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if marked == 0 {
+        return Ok(());
+    }
+    let mut changed: Vec<(i64, String, String)> = Vec::new();
+    let mut after = i64::MIN;
+    loop {
+        let rows = sqlx::query_as::<_, (i64, String, String)>(
+            "SELECT rowid, search_text, tags FROM tasks WHERE rowid > ?1 ORDER BY rowid LIMIT 1000",
+        )
+        .bind(after)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(&(last, _, _)) = rows.last() else {
+            break;
+        };
+        after = last;
+        for (rowid, search, tags) in rows {
+            let new_search = crate::domain::task::nfc(&search);
+            let stored: Vec<String> = serde_json::from_str(&tags).unwrap_or_default();
+            let mut new_tags: Vec<String> = Vec::with_capacity(stored.len());
+            for t in &stored {
+                let t = crate::domain::task::nfc(t);
+                if !new_tags.contains(&t) {
+                    new_tags.push(t);
+                }
+            }
+            if new_search != search || new_tags != stored {
+                let new_tags = serde_json::to_string(&new_tags).unwrap_or(tags);
+                changed.push((rowid, new_search, new_tags));
+            }
+        }
+    }
+    for (rowid, search, tags) in &changed {
+        sqlx::query(
+            "UPDATE tasks SET search_text = ?1, tags = ?2, version = version + 1 WHERE rowid = ?3",
+        )
+        .bind(search)
+        .bind(tags)
+        .bind(rowid)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    if !changed.is_empty() {
+        tracing::info!(
+            tasks = changed.len(),
+            "tags and search text rewritten in Unicode normal form C"
+        );
+    }
+    Ok(())
 }
 
 /// Whether a SQLite URL asks for its file to be created (`mode=rwc`).
