@@ -1564,26 +1564,54 @@ async fn accented_text_matches_however_its_accents_were_typed() {
 
 #[tokio::test]
 async fn tags_and_search_text_written_before_normal_form_c_are_rewritten_once() {
-    // A database with a task written before tags and search text were kept in normal form C:
-    // opening it with this version rewrites that row (PostgreSQL: migration 12; SQLite: the
+    // A database with tasks written before tags and search text were kept in normal form C:
+    // opening it with this version rewrites those rows (PostgreSQL: migration 12; SQLite: the
     // fix migration 7 marks), so old tasks are found by the same searches and tag filters as
-    // new ones, and tags that became equal are kept once.
+    // new ones; tags that became equal are kept once, in the first one's place; rows already
+    // in normal form C are left alone.
     use serde_json::json;
     let (composed, decomposed) = ("Caf\u{e9}", "Cafe\u{301}");
     for url in urls().await {
         let app = support::app(&support::state(support::stores(&url).await));
-        let id = support::create(&app, json!({"title": "Order", "tags": ["x"]})).await;
-        let legacy_tags = json!([decomposed, composed, "x"]).to_string();
-        let legacy_search = format!("order {}", decomposed.to_lowercase());
+        let both = support::create(&app, json!({"title": "Order"})).await;
+        let tags_only = support::create(&app, json!({"title": "Plain"})).await;
+        let normal =
+            support::create(&app, json!({"title": "Caf\u{e9} menu", "tags": [composed]})).await;
+        // (task, tags as once stored, search text as once stored or None to keep it)
+        let legacy = [
+            (
+                &both,
+                json!([decomposed, "x", composed]),
+                Some(format!("order {}", decomposed.to_lowercase())),
+            ),
+            (&tags_only, json!(["x", decomposed]), None),
+        ];
+        for (id, tags, search) in &legacy {
+            let tags = tags.to_string();
+            if url.starts_with("sqlite:") {
+                let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+                sqlx::query("UPDATE tasks SET tags = ?1, search_text = coalesce(?2, search_text) WHERE id = ?3")
+                    .bind(&tags)
+                    .bind(search)
+                    .bind(id)
+                    .execute(&pool)
+                    .await
+                    .expect("legacy row");
+                pool.close().await;
+            } else {
+                let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+                sqlx::query("UPDATE tasks SET tags = $1::jsonb, search_text = coalesce($2, search_text) WHERE id = $3::uuid")
+                    .bind(&tags)
+                    .bind(search)
+                    .bind(id)
+                    .execute(&pool)
+                    .await
+                    .expect("legacy row");
+                pool.close().await;
+            }
+        }
         if url.starts_with("sqlite:") {
             let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
-            sqlx::query("UPDATE tasks SET tags = ?1, search_text = ?2 WHERE id = ?3")
-                .bind(&legacy_tags)
-                .bind(&legacy_search)
-                .bind(&id)
-                .execute(&pool)
-                .await
-                .expect("legacy row");
             sqlx::query("INSERT INTO data_fixes (name) VALUES ('unicode_nfc')")
                 .execute(&pool)
                 .await
@@ -1591,42 +1619,82 @@ async fn tags_and_search_text_written_before_normal_form_c_are_rewritten_once() 
             pool.close().await;
         } else {
             let pool = sqlx::PgPool::connect(&url).await.expect("connect");
-            sqlx::query("UPDATE tasks SET tags = $1::jsonb, search_text = $2 WHERE id = $3::uuid")
-                .bind(&legacy_tags)
-                .bind(&legacy_search)
-                .bind(&id)
-                .execute(&pool)
-                .await
-                .expect("legacy row");
             sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 20261128000012")
                 .execute(&pool)
                 .await
                 .expect("unmark");
             pool.close().await;
         }
-        // The legacy row's search text is not found by a normalised search...
-        let search = format!("/api/tasks?search={}", urlencode(composed));
-        let filter = format!("/api/tasks?tag={}", urlencode(composed));
+        let search = format!("/api/tasks?search={}", urlencode("order caf\u{e9}"));
         let (_, v) = support::call(&app, "GET", &search, None, &[]).await;
-        assert_eq!(v["total"], 0, "{url}: before the rewrite: {v}");
-        // ...until the database is opened again.
-        let app = support::app(&support::state(support::stores(&url).await));
-        let (_, task) = support::call(&app, "GET", &format!("/api/tasks/{id}"), None, &[]).await;
-        // Both spellings of the tag are one now, in the first one's place.
-        assert_eq!(task["tags"], json!([composed, "x"]), "{url}");
         assert_eq!(
-            task["version"], 2,
-            "{url}: the rewrite moves the version on"
+            v["total"], 0,
+            "{url}: the old search text before the rewrite: {v}"
         );
-        for uri in [&search, &filter] {
-            let (_, v) = support::call(&app, "GET", uri, None, &[]).await;
-            assert_eq!(v["total"], 1, "{url}: {uri}: {v}");
-        }
+        let filter = format!("/api/tasks?tag={}", urlencode(composed));
+        let (_, v) = support::call(&app, "GET", &filter, None, &[]).await;
+        assert_eq!(v["total"], 2, "{url}: before the rewrite: {v}");
+        // Opened again: rewritten.
+        let app = support::app(&support::state(support::stores(&url).await));
+        let get = |id: String| {
+            let app = app.clone();
+            async move {
+                let (_, t) =
+                    support::call(&app, "GET", &format!("/api/tasks/{id}"), None, &[]).await;
+                t
+            }
+        };
+        let t = get(both.clone()).await;
+        assert_eq!(
+            t["tags"],
+            json!([composed, "x"]),
+            "{url}: one tag, in the first one's place"
+        );
+        assert_eq!(t["version"], 2, "{url}: the rewrite moves the version on");
+        let t = get(tags_only.clone()).await;
+        assert_eq!(
+            t["tags"],
+            json!(["x", composed]),
+            "{url}: tags alone are rewritten too"
+        );
+        assert_eq!(t["version"], 2, "{url}");
+        assert_eq!(
+            get(normal.clone()).await["version"],
+            1,
+            "{url}: a row in normal form is left alone"
+        );
+        let (_, v) = support::call(&app, "GET", &search, None, &[]).await;
+        assert_eq!(v["total"], 1, "{url}: {v}");
+        let (_, v) = support::call(&app, "GET", &filter, None, &[]).await;
+        assert_eq!(v["total"], 3, "{url}: {v}");
         // Once: a third opening changes nothing more.
         let app = support::app(&support::state(support::stores(&url).await));
-        let (_, again) = support::call(&app, "GET", &format!("/api/tasks/{id}"), None, &[]).await;
+        let (_, again) = support::call(&app, "GET", &format!("/api/tasks/{both}"), None, &[]).await;
         assert_eq!(again["version"], 2, "{url}");
     }
+}
+
+#[tokio::test]
+async fn a_read_only_sqlite_database_still_opens_and_reads() {
+    // Opening runs the migrations and the one-time fixes; once they are done, opening must not
+    // write, so a database opened read-only (a backup, a read-only volume) still serves reads.
+    let dir = support::TempDir::new();
+    let url = support::sqlite_url(&dir);
+    {
+        let app = support::app(&support::state(support::stores(&url).await));
+        support::create(&app, serde_json::json!({"title": "kept"})).await;
+    }
+    let ro = url.replace("mode=rwc", "mode=ro");
+    let stores = tasks::storage::open(&ro, 2)
+        .await
+        .unwrap_or_else(|e| panic!("a read-only database must open: {e:?}"));
+    let app = support::app(&support::state(stores));
+    let (s, v) = support::call(&app, "GET", "/api/tasks", None, &[]).await;
+    assert_eq!(
+        (s.as_u16(), v["total"].clone()),
+        (200, serde_json::json!(1)),
+        "{v}"
+    );
 }
 
 /// Percent-encodes every byte outside the unreserved set.

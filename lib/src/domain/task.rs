@@ -322,15 +322,14 @@ impl Tag {
                 "a tag must not contain line separators or bidirectional overrides",
             ));
         }
-        let tag = Self::parse_filter(raw, field)?;
-        let n = tag.0.chars().count();
+        let n = nfc(raw.trim()).chars().count();
         if n > TAG_MAX_CHARS {
             return Err(FieldError::new(
                 field,
                 format!("a tag must be at most {TAG_MAX_CHARS} characters (got {n})"),
             ));
         }
-        Ok(tag)
+        Self::parse_filter(raw, field)
     }
 
     /// A tag to filter by: the rules tags were once written under (trimmed, 1-50 characters,
@@ -351,7 +350,10 @@ impl Tag {
         if n > 3 * TAG_MAX_CHARS {
             return Err(FieldError::new(
                 field,
-                format!("a tag must be at most {TAG_MAX_CHARS} characters (got {n})",),
+                format!(
+                    "a tag to look for must be at most {} characters (got {n})",
+                    3 * TAG_MAX_CHARS
+                ),
             ));
         }
         if t.chars().any(char::is_control) {

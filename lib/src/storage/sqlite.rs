@@ -299,6 +299,15 @@ fn in_memory(url: &str) -> bool {
 /// transaction as the rewrite. Search text becomes the normal form of what it was; tags that
 /// become equal are kept once, in their first place; a rewritten task's version moves on.
 async fn unicode_nfc_fix(writer: &SqlitePool) -> Result<(), StoreError> {
+    // Read first: a database opened read-only (or busy with another process's writes) is only
+    // written to when there is work.
+    let pending: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM data_fixes WHERE name = 'unicode_nfc'")
+            .fetch_optional(writer)
+            .await?;
+    if pending.is_none() {
+        return Ok(());
+    }
     let mut tx = writer.begin().await?;
     let marked = sqlx::query("DELETE FROM data_fixes WHERE name = 'unicode_nfc'")
         .execute(&mut *tx)
@@ -321,17 +330,26 @@ async fn unicode_nfc_fix(writer: &SqlitePool) -> Result<(), StoreError> {
         };
         after = last;
         for (rowid, search, tags) in rows {
-            let new_search = crate::domain::task::nfc(&search);
-            let stored: Vec<String> = serde_json::from_str(&tags).unwrap_or_default();
-            let mut new_tags: Vec<String> = Vec::with_capacity(stored.len());
-            for t in &stored {
-                let t = crate::domain::task::nfc(t);
-                if !new_tags.contains(&t) {
-                    new_tags.push(t);
+            let nfc = crate::domain::task::nfc;
+            let new_search = nfc(&search);
+            // Tags that are not an array of strings are left as they are (nothing reads them
+            // as anything else; they are not this fix's to repair).
+            let stored: Option<Vec<String>> = serde_json::from_str(&tags).ok();
+            let new_tags = match stored {
+                // As PostgreSQL's migration 12 does: only rows whose tags change in normal
+                // form C, de-duplicated then, the first of equals keeping its place.
+                Some(stored) if stored.iter().any(|t| nfc(t) != *t) => {
+                    let mut kept: Vec<String> = Vec::with_capacity(stored.len());
+                    for t in stored.iter().map(|t| nfc(t)) {
+                        if !kept.contains(&t) {
+                            kept.push(t);
+                        }
+                    }
+                    serde_json::to_string(&kept).unwrap_or_else(|_| tags.clone())
                 }
-            }
-            if new_search != search || new_tags != stored {
-                let new_tags = serde_json::to_string(&new_tags).unwrap_or(tags);
+                _ => tags.clone(),
+            };
+            if new_search != search || new_tags != tags {
                 changed.push((rowid, new_search, new_tags));
             }
         }
