@@ -357,6 +357,8 @@ mod tests {
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
         ];
         assert!(cfg(&lambda).is_ok());
+        // Each variable Lambda sets, taken away in turn (not the first: without
+        // AWS_LAMBDA_RUNTIME_API this is not Lambda mode, and nothing is required).
         for (i, (var, _)) in lambda.iter().enumerate().skip(1) {
             let mut without = lambda.to_vec();
             without.remove(i);

@@ -233,7 +233,7 @@ fn cpu_ticks() -> Option<(u64, u64)> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
     let ticks: Vec<u64> = line
         .split_whitespace()
-        .skip(1)
+        .skip(1) // the `cpu` label
         .filter_map(|v| v.parse().ok())
         .collect();
     // user nice system idle iowait irq softirq steal guest guest_nice; guest time is already

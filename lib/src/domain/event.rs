@@ -347,15 +347,10 @@ pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
     if tags.len() > super::task::TAGS_MAX {
         return Err(format!("task.tags has {} tags", tags.len()));
     }
-    // In normal form C, as every tag now is (one written before keeps its place and length
-    // bound: see `Tag::parse_filter`).
-    let mut kept: Vec<String> = Vec::with_capacity(tags.len());
+    // Within the bound a tag written before normal form C keeps (see `Tag::parse_filter`), and
+    // in that form, as every tag now is.
     for (i, t) in tags.iter().enumerate() {
-        let tag = super::task::Tag::parse_filter(t, &format!("task.tags[{i}]"))
-            .map_err(|e| e.to_string())?;
-        if !kept.iter().any(|k| k == tag.as_str()) {
-            kept.push(tag.as_str().to_string());
-        }
+        super::task::Tag::parse_filter(t, &format!("task.tags[{i}]")).map_err(|e| e.to_string())?;
     }
     Ok(Task::from_parts(TaskParts {
         id: uuid("id")?.ok_or("task.id missing")?,
@@ -368,7 +363,7 @@ pub fn task_from_json(v: &Value, owner: &str) -> Result<Task, String> {
         status: req("status")?.parse::<Status>()?,
         priority: req("priority")?.parse::<Priority>()?,
         // As stored: tags accepted under older rules must not end a series.
-        tags: Tags::from_stored(kept),
+        tags: Tags::from_stored(Tags::normalised(&tags)),
         due_date: time("due_date")?,
         reminder_at: time("reminder_at")?,
         recurrence_rule: s("recurrence_rule")

@@ -289,13 +289,14 @@ impl FromStr for Priority {
     }
 }
 
-/// `s` in Unicode normal form C (canonically equivalent text, one spelling).
-pub fn nfc(s: &str) -> String {
+/// `s` in Unicode normal form C (canonically equivalent text, one spelling); borrowed when it
+/// is already (the usual case: no copy).
+pub fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
     use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
     if is_nfc_quick(s.chars()) == IsNormalized::Yes {
-        s.to_string()
+        std::borrow::Cow::Borrowed(s)
     } else {
-        s.nfc().collect()
+        std::borrow::Cow::Owned(s.nfc().collect())
     }
 }
 
@@ -322,18 +323,11 @@ impl Tag {
                 "a tag must not contain line separators or bidirectional overrides",
             ));
         }
-        let n = nfc(raw.trim()).chars().count();
-        if n > TAG_MAX_CHARS {
-            return Err(FieldError::new(
-                field,
-                format!("a tag must be at most {TAG_MAX_CHARS} characters (got {n})"),
-            ));
-        }
-        Self::parse_filter(raw, field)
+        Self::normal(raw, field, TAG_MAX_CHARS, "a tag")
     }
 
-    /// A tag to filter by: the rules tags were once written under (trimmed, 1-50 characters,
-    /// no control characters), so a tag stored before the visibility rule can still be found.
+    /// A tag to filter by: the rules tags were once written under (trimmed, no control
+    /// characters), so a tag stored before the visibility rule can still be found.
     ///
     /// Tags are kept in Unicode normal form C, so `café` typed with a precomposed `é` and with
     /// `e` plus a combining accent is one tag, and a filter finds it either way. Normal form C
@@ -341,19 +335,21 @@ impl Tag {
     /// 50 characters stored before tags were normalised may now be longer: a filter takes up
     /// to three times the limit, and only a new tag is held to it ([`Tag::parse`]).
     pub fn parse_filter(raw: &str, field: &str) -> Result<Self, FieldError> {
-        let nfc = nfc(raw.trim());
-        let t = nfc.as_str();
+        Self::normal(raw, field, 3 * TAG_MAX_CHARS, "a tag to look for")
+    }
+
+    /// `raw` trimmed and in normal form C: not empty, at most `most` characters, no control
+    /// characters.
+    fn normal(raw: &str, field: &str, most: usize, what: &str) -> Result<Self, FieldError> {
+        let t = nfc(raw.trim());
         if t.is_empty() {
             return Err(FieldError::new(field, "a tag must not be empty"));
         }
         let n = t.chars().count();
-        if n > 3 * TAG_MAX_CHARS {
+        if n > most {
             return Err(FieldError::new(
                 field,
-                format!(
-                    "a tag to look for must be at most {} characters (got {n})",
-                    3 * TAG_MAX_CHARS
-                ),
+                format!("{what} must be at most {most} characters (got {n})"),
             ));
         }
         if t.chars().any(char::is_control) {
@@ -362,7 +358,7 @@ impl Tag {
                 "a tag must not contain control characters",
             ));
         }
-        Ok(Self(t.to_string()))
+        Ok(Self(t.into_owned()))
     }
 
     /// The tag text.
@@ -394,6 +390,20 @@ impl Tags {
             );
         }
         errors.into_result().map(|()| Self(tags))
+    }
+
+    /// Tags as once stored, as the current rule keeps them: each in normal form C, and of
+    /// those that become equal the first kept in its place (PostgreSQL's migration 12 does the
+    /// same in SQL).
+    pub fn normalised<S: AsRef<str>>(stored: &[S]) -> Vec<String> {
+        let mut kept: Vec<String> = Vec::with_capacity(stored.len());
+        for t in stored {
+            let t = nfc(t.as_ref());
+            if !kept.iter().any(|k| *k == t) {
+                kept.push(t.into_owned());
+            }
+        }
+        kept
     }
 
     /// Builds tags from already-validated storage.

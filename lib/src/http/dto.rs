@@ -553,9 +553,10 @@ pub struct TaskListOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthOut {
     /// `ok` or `unavailable`.
-    pub status: String,
-    /// Why it is unavailable.
-    pub detail: Option<String>,
+    pub status: &'static str,
+    /// Why it is unavailable (absent when ok).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'static str>,
 }
 
 /// One event of the audit log (a task's history, the activity feed).

@@ -23,7 +23,6 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use axum::{Json, Router};
-use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -182,14 +181,20 @@ pub struct ServiceOptions {
             example = json!({"status": "unavailable", "detail": "database unreachable"}))))]
 pub async fn health(State(state): State<AppState>) -> Response {
     match state.tasks.store().ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
+        Ok(()) => {
+            let ok = dto::HealthOut {
+                status: "ok",
+                detail: None,
+            };
+            (StatusCode::OK, Json(ok)).into_response()
+        }
         Err(e) => {
             tracing::warn!(error = ?e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "detail": "database unreachable"})),
-            )
-                .into_response()
+            let down = dto::HealthOut {
+                status: "unavailable",
+                detail: Some("database unreachable"),
+            };
+            (StatusCode::SERVICE_UNAVAILABLE, Json(down)).into_response()
         }
     }
 }

@@ -163,7 +163,10 @@ pub fn search_text(task: &Task) -> String {
 pub fn fold_case(s: &str) -> String {
     let lower = s.to_lowercase();
     if !lower.contains(['ς', '\u{307}']) {
-        return crate::domain::task::nfc(&lower);
+        return match crate::domain::task::nfc(&lower) {
+            std::borrow::Cow::Borrowed(_) => lower,
+            std::borrow::Cow::Owned(normal) => normal,
+        };
     }
     let mut out = String::with_capacity(lower.len());
     let mut prev = None;
@@ -177,7 +180,7 @@ pub fn fold_case(s: &str) -> String {
     }
     // After the dot is dropped, `i` may compose with a mark that followed it (`i` U+0307
     // U+0301 becomes `í`).
-    crate::domain::task::nfc(&out)
+    crate::domain::task::nfc(&out).into_owned()
 }
 
 /// A task row in primitive types, between the adapters' rows and the domain.

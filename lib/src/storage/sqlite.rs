@@ -330,22 +330,17 @@ async fn unicode_nfc_fix(writer: &SqlitePool) -> Result<(), StoreError> {
         };
         after = last;
         for (rowid, search, tags) in rows {
-            let nfc = crate::domain::task::nfc;
-            let new_search = nfc(&search);
+            use crate::domain::task::{Tags, nfc};
+            let new_search = nfc(&search).into_owned();
             // Tags that are not an array of strings are left as they are (nothing reads them
             // as anything else; they are not this fix's to repair).
             let stored: Option<Vec<String>> = serde_json::from_str(&tags).ok();
             let new_tags = match stored {
                 // As PostgreSQL's migration 12 does: only rows whose tags change in normal
-                // form C, de-duplicated then, the first of equals keeping its place.
-                Some(stored) if stored.iter().any(|t| nfc(t) != *t) => {
-                    let mut kept: Vec<String> = Vec::with_capacity(stored.len());
-                    for t in stored.iter().map(|t| nfc(t)) {
-                        if !kept.contains(&t) {
-                            kept.push(t);
-                        }
-                    }
-                    serde_json::to_string(&kept).unwrap_or_else(|_| tags.clone())
+                // form C.
+                Some(stored) if stored.iter().any(|t| nfc(t) != t.as_str()) => {
+                    serde_json::to_string(&Tags::normalised(&stored))
+                        .unwrap_or_else(|_| tags.clone())
                 }
                 _ => tags.clone(),
             };
