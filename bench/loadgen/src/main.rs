@@ -125,30 +125,43 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         .context("--base must be an http:// URL")?
         .to_string();
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let interval = (rate > 0).then(|| Duration::from_secs_f64(concurrency as f64 / rate as f64));
+    // Paced: one OS thread keeps the schedule and hands each worker its send times in turn
+    // (worker w gets the w-th, (w + c)-th, ... of the whole run), so requests arrive evenly
+    // rather than in bursts of `concurrency`. A thread, not Tokio's timer: Tokio's sleeps wake
+    // on whole milliseconds, and since latency is counted from the scheduled time, that late
+    // wake-up (up to a millisecond or more) was counted as the server's. The thread sleeps with
+    // the kernel's high-resolution timer. Latency is still counted from the scheduled time, so
+    // time a worker spent waiting behind a slow server is not hidden (no coordinated omission).
+    let mut schedules = Vec::new();
+    if rate > 0 {
+        let mut senders = Vec::new();
+        for _ in 0..concurrency {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+            senders.push(tx);
+            schedules.push(Some(rx));
+        }
+        let step = Duration::from_secs_f64(1.0 / rate as f64);
+        std::thread::spawn(move || pace(&senders, step, deadline));
+    } else {
+        schedules.resize_with(concurrency as usize, || None);
+    }
     let mut workers = Vec::new();
-    for w in 0..concurrency {
+    for (w, mut schedule) in (0..concurrency).zip(schedules) {
         let (authority, scenario, ids) = (authority.clone(), scenario.clone(), ids.clone());
         workers.push(tokio::spawn(async move {
             let mut conn = Conn::new(authority);
             let mut lat = Vec::with_capacity(4096);
             let mut errors = 0u64;
             let mut i = w * 1_000_000;
-            // Paced workers start staggered across one interval, so requests arrive evenly
-            // rather than in bursts of `concurrency`; latency is counted from the scheduled
-            // send time, so time spent waiting behind a slow server is not hidden (no
-            // coordinated omission).
-            let mut next = Instant::now()
-                + interval
-                    .map(|iv| iv.mul_f64(w as f64 / concurrency as f64))
-                    .unwrap_or_default();
-            while Instant::now() < deadline {
-                let mut scheduled = None;
-                if let Some(iv) = interval {
-                    tokio::time::sleep_until(next.into()).await;
-                    scheduled = Some(next);
-                    next += iv;
-                }
+            loop {
+                let scheduled = match schedule.as_mut() {
+                    Some(rx) => match rx.recv().await {
+                        Some(at) => Some(at),
+                        None => break,
+                    },
+                    None if Instant::now() < deadline => None,
+                    None => break,
+                };
                 i += 1;
                 let t0 = scheduled.unwrap_or_else(Instant::now);
                 let sent = match scenario.as_str() {
@@ -225,6 +238,29 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         percentile(&all, 1.0),
     );
     Ok(())
+}
+
+/// Hands out the send times of a paced run, `step` apart, to each worker in turn until
+/// `deadline`, sleeping between them (on Linux a high-resolution sleep, tens of microseconds
+/// late at most on an idle core).
+fn pace(
+    workers: &[tokio::sync::mpsc::UnboundedSender<Instant>],
+    step: Duration,
+    deadline: Instant,
+) {
+    let start = Instant::now();
+    for k in 0u32.. {
+        let at = start + step * k;
+        if at >= deadline {
+            break;
+        }
+        if let Some(wait) = at.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        if workers[k as usize % workers.len()].send(at).is_err() {
+            break;
+        }
+    }
 }
 
 /// The machine's steal ticks and all its CPU ticks so far (`/proc/stat`), where there is one.
