@@ -4,13 +4,14 @@
 # closed loop for 6 s and paced at 1,500/s for 8 s, with the CPU ticks the binary and PostgreSQL
 # spent meanwhile, and the steal ticks of the whole machine.
 #   bench/ab-create.sh ROUNDS BINARY...      e.g. bench/ab-create.sh 4 /tmp/create_task.old target/release/create_task
+# NO_BUILD=1 uses target/release/loadgen as it is (say, while another build is in the work tree).
 set -euo pipefail
 # shellcheck source=../dev/common.sh
 source "$(dirname "$0")/../dev/common.sh"
 cd "$REPO"
 [ $# -ge 2 ] || { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 rounds=$1; shift
-cargo build --release --locked -p loadgen >&2
+[ -n "${NO_BUILD:-}" ] || cargo build --release --locked -p loadgen >&2
 LG=target/release/loadgen
 bash dev/services/postgres.sh start >&2
 PSQL=(psql -q -h 127.0.0.1 -p "${PG_PORT:-55432}" -U postgres)
