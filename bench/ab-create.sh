@@ -4,15 +4,17 @@
 # closed loop for 6 s and paced at 1,500/s for 8 s, with the CPU ticks the binary and PostgreSQL
 # spent meanwhile, and the steal ticks of the whole machine.
 #   bench/ab-create.sh ROUNDS BINARY...      e.g. bench/ab-create.sh 4 /tmp/create_task.old target/release/create_task
-# NO_BUILD=1 uses target/release/loadgen as it is (say, while another build is in the work tree).
+# NO_BUILD=1 uses target/release/loadgen as it is (say, while another build is in the work tree);
+# one built before dabdbb6 paces with Tokio's millisecond timer and adds ~1 ms to each latency.
 set -euo pipefail
 # shellcheck source=../dev/common.sh
 source "$(dirname "$0")/../dev/common.sh"
 cd "$REPO"
-[ $# -ge 2 ] || { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 rounds=$1; shift
-[ -n "${NO_BUILD:-}" ] || cargo build --release --locked -p loadgen >&2
+[ "${NO_BUILD:-}" = 1 ] || cargo build --release --locked -p loadgen >&2
 LG=target/release/loadgen
+[ -x "$LG" ] || { echo "no $LG: build it, or run without NO_BUILD=1" >&2; exit 1; }
 bash dev/services/postgres.sh start >&2
 PSQL=(psql -q -h 127.0.0.1 -p "${PG_PORT:-55432}" -U postgres)
 URL="postgres://postgres@127.0.0.1:${PG_PORT:-55432}/ab_create"

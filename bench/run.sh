@@ -80,9 +80,11 @@ suite() { # suite LABEL WRITE_URL READ_URL [postgres]
 }
 
 say "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r)"
-# The kernel's writeback settings: with the defaults, dirty pages written in a burst go to the
-# disk together ~30 s later, and commits wait behind them (ADR 0005 §9). Reported, not changed.
-say "# writeback: vm.dirty_background_bytes=$(cat /proc/sys/vm/dirty_background_bytes 2>/dev/null) vm.dirty_background_ratio=$(cat /proc/sys/vm/dirty_background_ratio 2>/dev/null) vm.dirty_expire_centisecs=$(cat /proc/sys/vm/dirty_expire_centisecs 2>/dev/null)"
+# The kernel's writeback settings: with the defaults, the dirty pages of a burst of writes that
+# stays under the background threshold go to the disk together ~30 s later, and commits wait
+# behind them (ADR 0005 §9). Reported, not changed.
+wb() { echo "vm.$1=$(cat "/proc/sys/vm/$1" 2>/dev/null)"; }
+say "# writeback: $(wb dirty_background_bytes) $(wb dirty_background_ratio) $(wb dirty_bytes) $(wb dirty_ratio) $(wb dirty_expire_centisecs) $(wb dirty_writeback_centisecs)"
 say "## binary sizes (stripped, release)"
 for b in create_task update_task complete_task delete_task list_tasks todo; do say "size $b $(stat -c %s "$BIN/$b") bytes"; done
 

@@ -8,9 +8,12 @@
 //! loadgen audit-latency --base URL --events N    (event time -> audit record, over the last N events)
 //! ```
 //! `run` prints one line: scenario, concurrency, requests, errors, rate/s, p50/p90/p99/max ms,
-//! and the machine's steal time meanwhile (Linux).
+//! and the machine's steal time meanwhile (Linux); paced runs add how late the pacing thread
+//! was (`pace_late_p99`, `pace_late_max`) and, if any, the scheduled requests no worker was free
+//! to send before the end (`missed`).
 //! Without `--rate` it is closed-loop (each worker sends its next request when the last returns);
-//! with `--rate` the workers pace themselves to that total rate.
+//! with `--rate` one thread keeps the schedule and hands each worker its send times, and latency
+//! counts from the scheduled time (at most 1,000,000 per second).
 
 use std::time::{Duration, Instant};
 
@@ -124,15 +127,19 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         .strip_prefix("http://")
         .context("--base must be an http:// URL")?
         .to_string();
+    if rate > MAX_RATE {
+        bail!("--rate must be at most {MAX_RATE} per second");
+    }
     let deadline = Instant::now() + Duration::from_secs(seconds);
     // Paced: one OS thread keeps the schedule and hands each worker its send times in turn
     // (worker w gets the w-th, (w + c)-th, ... of the whole run), so requests arrive evenly
     // rather than in bursts of `concurrency`. A thread, not Tokio's timer: Tokio's sleeps wake
-    // on whole milliseconds, and since latency is counted from the scheduled time, that late
-    // wake-up (up to a millisecond or more) was counted as the server's. The thread sleeps with
-    // the kernel's high-resolution timer. Latency is still counted from the scheduled time, so
+    // on whole milliseconds, and that lateness was counted as the server's. The thread sleeps
+    // with the kernel's high-resolution timer; how late it still was is reported beside the
+    // result (it is counted in the latencies too). Latency counts from the scheduled time, so
     // time a worker spent waiting behind a slow server is not hidden (no coordinated omission).
     let mut schedules = Vec::new();
+    let mut pacer = None;
     if rate > 0 {
         let mut senders = Vec::new();
         for _ in 0..concurrency {
@@ -140,8 +147,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             senders.push(tx);
             schedules.push(Some(rx));
         }
-        let step = Duration::from_secs_f64(1.0 / rate as f64);
-        std::thread::spawn(move || pace(&senders, step, deadline));
+        pacer = Some(std::thread::spawn(move || pace(&senders, rate, deadline)));
     } else {
         schedules.resize_with(concurrency as usize, || None);
     }
@@ -152,15 +158,26 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             let mut conn = Conn::new(authority);
             let mut lat = Vec::with_capacity(4096);
             let mut errors = 0u64;
+            let mut missed = 0u64;
             let mut i = w * 1_000_000;
             loop {
+                // Both modes stop at the deadline. A paced worker still busy then leaves the
+                // send times queued for it unsent, and counts them as missed.
+                if Instant::now() >= deadline {
+                    if let Some(rx) = schedule.as_mut() {
+                        rx.close();
+                        while rx.try_recv().is_ok() {
+                            missed += 1;
+                        }
+                    }
+                    break;
+                }
                 let scheduled = match schedule.as_mut() {
                     Some(rx) => match rx.recv().await {
                         Some(at) => Some(at),
                         None => break,
                     },
-                    None if Instant::now() < deadline => None,
-                    None => break,
+                    None => None,
                 };
                 i += 1;
                 let t0 = scheduled.unwrap_or_else(Instant::now);
@@ -201,17 +218,19 @@ async fn run(args: &Args) -> anyhow::Result<()> {
                     eprintln!("slow {ms} {:.1}ms", took.as_secs_f64() * 1000.0);
                 }
             }
-            (lat, errors)
+            (lat, errors, missed)
         }));
     }
     let started = Instant::now();
     let cpu_before = cpu_ticks();
     let mut all = Vec::new();
     let mut errors = 0;
+    let mut missed = 0;
     for w in workers {
-        let (lat, e) = w.await?;
+        let (lat, e, m) = w.await?;
         all.extend(lat);
         errors += e;
+        missed += m;
     }
     let elapsed = started.elapsed().as_secs_f64().max(seconds as f64);
     // The share of the machine's CPU time the hypervisor gave to other guests meanwhile: a
@@ -223,8 +242,24 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         _ => String::new(),
     };
     all.sort();
+    // How late the pacing thread handed out send times (already inside the latencies above).
+    let mut paced = String::new();
+    if let Some(pacer) = pacer {
+        let mut late = pacer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the pacing thread panicked"))?;
+        late.sort();
+        paced = format!(
+            " pace_late_p99={:.3}ms pace_late_max={:.3}ms",
+            percentile(&late, 0.99),
+            percentile(&late, 1.0)
+        );
+        if missed > 0 {
+            paced.push_str(&format!(" missed={missed}"));
+        }
+    }
     println!(
-        "{scenario} c={concurrency} rate={} requests={} errors={errors} rps={:.0} p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms{steal}",
+        "{scenario} c={concurrency} rate={} requests={} errors={errors} rps={:.0} p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms{steal}{paced}",
         if rate > 0 {
             rate.to_string()
         } else {
@@ -240,27 +275,33 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Hands out the send times of a paced run, `step` apart, to each worker in turn until
-/// `deadline`, sleeping between them (on Linux a high-resolution sleep, tens of microseconds
-/// late at most on an idle core).
+/// The highest `--rate` taken: the pacing thread's schedule is exact in nanoseconds up to it.
+const MAX_RATE: u64 = 1_000_000;
+
+/// Hands out the send times of a paced run, `rate` per second, to each worker in turn until
+/// `deadline`, sleeping between them (on Linux a high-resolution sleep: the timer slack, about
+/// 50 µs, on an idle core; more on a busy one). Returns how late it handed out each time.
 fn pace(
     workers: &[tokio::sync::mpsc::UnboundedSender<Instant>],
-    step: Duration,
+    rate: u64,
     deadline: Instant,
-) {
+) -> Vec<Duration> {
     let start = Instant::now();
-    for k in 0u32.. {
-        let at = start + step * k;
-        if at >= deadline {
+    let mut late = Vec::new();
+    for k in 0u64.. {
+        // k / rate seconds after the start, in whole nanoseconds (no drift from a rounded step).
+        let at = start + Duration::from_nanos(k.saturating_mul(1_000_000_000) / rate);
+        if at >= deadline || Instant::now() >= deadline {
             break;
         }
         if let Some(wait) = at.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        if workers[k as usize % workers.len()].send(at).is_err() {
-            break;
-        }
+        late.push(at.elapsed());
+        // A worker that has stopped (the deadline came while it was busy) takes no more.
+        let _ = workers[(k % workers.len() as u64) as usize].send(at);
     }
+    late
 }
 
 /// The machine's steal ticks and all its CPU ticks so far (`/proc/stat`), where there is one.
