@@ -436,6 +436,9 @@ async fn patch_is_partial_null_clears_and_if_match_guards() {
         ("\"3", StatusCode::UNPROCESSABLE_ENTITY),
         ("three", StatusCode::UNPROCESSABLE_ENTITY),
         (",", StatusCode::UNPROCESSABLE_ENTITY),
+        // `*` is the whole value or none of it.
+        ("*, \"3\"", StatusCode::UNPROCESSABLE_ENTITY),
+        ("\"3\", *", StatusCode::UNPROCESSABLE_ENTITY),
     ] {
         let (s, _, v) = api.send(patch(header, "no")).await;
         assert_eq!(s, want, "If-Match: {header} -> {v}");
@@ -714,6 +717,23 @@ async fn openapi_swagger_and_redoc_are_served() {
     for p in patch["parameters"].as_array().expect("params") {
         assert_eq!(p["schema"]["type"], "string", "{p}");
     }
+    // The list's text parameters document the lengths the server enforces.
+    let params = doc["paths"]["/api/tasks"]["get"]["parameters"]
+        .as_array()
+        .expect("list params");
+    let max_len = |name: &str| {
+        params
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["schema"]["maxLength"].as_u64())
+    };
+    assert_eq!(
+        (max_len("search"), max_len("tag")),
+        (
+            Some(tasks::http::dto::MAX_SEARCH_CHARS as u64),
+            Some(3 * tasks::domain::task::TAG_MAX_CHARS as u64)
+        )
+    );
     for (path, method) in [
         ("/api/activity", "get"),
         ("/api/notifications", "get"),

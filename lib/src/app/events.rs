@@ -33,6 +33,25 @@ const RELAY_LEASE_SECS: i64 = 30;
 /// out at up to 100 per second).
 pub const RELAY_SPACING: Duration = Duration::from_millis(10);
 
+/// The text of a reminder's notification: the title, and when the task is due as a person
+/// reads it, to the minute in the task's own time zone (`2026-11-28 09:00 Europe/Paris`). An
+/// event without a zone, or with one this build does not know, shows UTC.
+fn reminder_message(title: &str, due_at: Option<DateTime<Utc>>, zone: Option<&Value>) -> String {
+    let Some(due) = due_at else {
+        return format!("Reminder: \"{title}\"");
+    };
+    let zone = zone
+        .and_then(Value::as_str)
+        .and_then(|z| crate::domain::TimeZoneName::parse(z).ok())
+        .unwrap_or_else(crate::domain::TimeZoneName::utc);
+    let local = due.with_timezone(&zone.tz());
+    format!(
+        "Reminder: \"{title}\" is due {} {}",
+        local.format("%Y-%m-%d %H:%M"),
+        zone.as_str()
+    )
+}
+
 /// What a consumer run concluded, mapped to Dapr's `SUCCESS` / `RETRY` / `DROP`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -196,13 +215,7 @@ impl Consumers {
             .get("due_date")
             .and_then(Value::as_str)
             .and_then(|d| crate::domain::time::parse_rfc3339(d).ok());
-        let message = match due_at {
-            Some(d) => format!(
-                "Reminder: \"{title}\" is due {}",
-                crate::domain::time::format_utc(&d)
-            ),
-            None => format!("Reminder: \"{title}\""),
-        };
+        let message = reminder_message(&title, due_at, ev.payload.get("timezone"));
         let n = Notification {
             id: Uuid::now_v7(),
             event_id: ev.id,
@@ -586,6 +599,38 @@ mod tests {
 
     fn refused() -> Option<StoreError> {
         Some(StoreError::Remote("refused".into()))
+    }
+
+    #[test]
+    fn a_reminder_says_when_the_task_is_due_in_the_tasks_own_time_zone() {
+        let due = crate::domain::time::parse_rfc3339("2026-11-28T08:00:00.042425Z").ok();
+        let paris = serde_json::json!("Europe/Paris");
+        assert_eq!(
+            reminder_message("Dentist", due, Some(&paris)),
+            "Reminder: \"Dentist\" is due 2026-11-28 09:00 Europe/Paris"
+        );
+        // Summer time moves the local hour, not the instant.
+        let july = crate::domain::time::parse_rfc3339("2026-07-01T08:00:00Z").ok();
+        assert_eq!(
+            reminder_message("Dentist", july, Some(&paris)),
+            "Reminder: \"Dentist\" is due 2026-07-01 10:00 Europe/Paris"
+        );
+        // Events written before the zone was in the payload, or naming a zone this build does
+        // not know, show UTC; a task with no due date shows no time.
+        for zone in [
+            None,
+            Some(serde_json::json!("Mars/Olympus")),
+            Some(serde_json::json!(7)),
+        ] {
+            assert_eq!(
+                reminder_message("Dentist", due, zone.as_ref()),
+                "Reminder: \"Dentist\" is due 2026-11-28 08:00 UTC"
+            );
+        }
+        assert_eq!(
+            reminder_message("Dentist", None, Some(&paris)),
+            "Reminder: \"Dentist\""
+        );
     }
 
     #[test]

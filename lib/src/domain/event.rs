@@ -147,12 +147,14 @@ impl DomainEvent {
         )
     }
 
-    /// `task.reminder.due`: the spec's `title`, plus the times the notification shows.
+    /// `task.reminder.due`: the spec's `title`, plus the times the notification shows and the
+    /// task's time zone, in which it shows them.
     pub fn reminder_due(task: &Task, source: &str, now: DateTime<Utc>) -> Self {
         let payload = json!({
             "title": task.title.as_str(),
             "due_date": task.due_date.map(|t| format_utc(&t)),
             "reminder_at": task.reminder_at.map(|t| format_utc(&t)),
+            "timezone": task.timezone.as_str(),
         });
         Self::new(EventType::ReminderDue, task, now, source, payload)
     }

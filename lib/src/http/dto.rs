@@ -673,9 +673,11 @@ pub struct ListParams {
     status: Option<StatusName>,
     /// Only tasks with this priority.
     priority: Option<PriorityName>,
-    /// Only tasks with this tag.
+    /// Only tasks with this tag (compared case-insensitively, in Unicode normal form C).
+    #[param(max_length = 150)]
     tag: Option<String>,
     /// Case-insensitive text in title or description (`%` and `_` match literally).
+    #[param(max_length = 200)]
     search: Option<String>,
     /// Only tasks of this recurring series.
     series_id: Option<String>,

@@ -126,7 +126,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathTaskId {
     }
 }
 
-/// `If-Match` (RFC 9110 §13.1.1): `*`, or a list of entity-tags compared strongly. `None`: any
+/// `If-Match` (RFC 9110 §13.1.1): `*` alone, or a list of entity-tags compared strongly. `None`: any
 /// version (no header, or `*`); otherwise the versions that match, which may be none (a weak
 /// tag `W/"3"` or a tag that is no version never matches, so the request gets 412). A bare
 /// number (`3`) is taken as `"3"`.
@@ -149,6 +149,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         }
         let mut versions = Vec::new();
         let mut tags = 0;
+        let mut star = false;
         for line in lines {
             for tag in line.to_str().map_err(|_| bad())?.split(',') {
                 let tag = tag.trim();
@@ -157,9 +158,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
                 }
                 tags += 1;
                 if tag == "*" {
-                    return Ok(IfMatch(None));
-                }
-                if let Some(weak) = tag.strip_prefix("W/") {
+                    star = true;
+                } else if let Some(weak) = tag.strip_prefix("W/") {
                     // Valid, but never equal under strong comparison.
                     if !is_quoted(weak) {
                         return Err(bad());
@@ -174,10 +174,13 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
                 }
             }
         }
-        if tags == 0 {
-            return Err(bad());
+        // `*` stands alone: it is the whole field value or not valid at all.
+        match (tags, star) {
+            (0, _) => Err(bad()),
+            (1, true) => Ok(IfMatch(None)),
+            (_, true) => Err(bad()),
+            _ => Ok(IfMatch(Some(versions))),
         }
-        Ok(IfMatch(Some(versions)))
     }
 }
 
