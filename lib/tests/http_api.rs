@@ -596,6 +596,9 @@ async fn list_filters_sorts_pages_and_rejects_bad_parameters() {
         "priority=9",
         "search=%C3",
         "tag=%ED%A0%80",
+        // One value per parameter: two statuses are not "either" (nor the last one).
+        "status=pending&status=completed",
+        "limit=5&limit=6",
     ] {
         let (s, _, v) = api
             .call(Method::GET, &format!("/api/tasks?{bad}"), None)
@@ -603,6 +606,11 @@ async fn list_filters_sorts_pages_and_rejects_bad_parameters() {
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
         assert_eq!(field_errors(&v)[0], bad.split('=').next().expect("key"));
     }
+    // An empty repeat is absent, as any empty value is.
+    let (s, _, _) = api
+        .call(Method::GET, "/api/tasks?status=&status=pending", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
     let (_, _, v) = api.call(Method::GET, "/api/tags", None).await;
     assert_eq!(v["tags"][0], json!({"name": "x", "count": 2}));
     // Form decoding: `+` is a space, a `%` without two hex digits stays itself.

@@ -299,6 +299,21 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, Validat
         ..ListQuery::default()
     };
     let mut errors = ValidationErrors::default();
+    super::extract::given_once(
+        pairs,
+        &[
+            "status",
+            "priority",
+            "tag",
+            "search",
+            "series_id",
+            "sort_by",
+            "sort_order",
+            "limit",
+            "offset",
+        ],
+        &mut errors,
+    );
     for (key, value) in pairs {
         let v = value.trim();
         if v.is_empty() {

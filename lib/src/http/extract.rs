@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use crate::app::tasks::RequestContext;
-use crate::domain::{FieldError, TaskId};
+use crate::domain::{FieldError, TaskId, ValidationErrors};
 
 /// A request body that must be a JSON object.
 #[derive(Debug)]
@@ -187,6 +187,22 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 /// `"…"` with no quote inside.
 fn is_quoted(s: &str) -> bool {
     s.len() >= 2 && s.starts_with('"') && s.ends_with('"') && !s[1..s.len() - 1].contains('"')
+}
+
+/// Refuses each of the `known` query parameters given more than once with a value
+/// (`?status=pending&status=completed`): every parameter takes one value, and keeping either one
+/// would answer a question the client did not ask. Empty values count as absent, as everywhere
+/// in the query string; parameters a handler does not know (cache-busters) are not checked.
+pub fn given_once(pairs: &[(String, String)], known: &[&str], errors: &mut ValidationErrors) {
+    for name in known {
+        let given = pairs
+            .iter()
+            .filter(|(k, v)| k == name && !v.trim().is_empty())
+            .count();
+        if given > 1 {
+            errors.push(*name, "was given more than once; send one value");
+        }
+    }
 }
 
 /// The query string as (name, value) pairs, decoded (`+` is a space, `%XX` a byte). A name or

@@ -149,8 +149,14 @@ pub async fn list_tags(State(s): State<AppState>) -> Result<Json<TagsOut>, ApiEr
 
 /// Query parameters shared by the paged event-side lists, read as the task list reads them
 /// (values trimmed, empty ones absent).
-fn paging(pairs: &[(String, String)]) -> Result<(u32, u64), crate::domain::ValidationErrors> {
+/// `limit` and `offset`, and each of `also` (the endpoint's other parameters) given at most once.
+fn paging(
+    pairs: &[(String, String)],
+    also: &[&str],
+) -> Result<(u32, u64), crate::domain::ValidationErrors> {
     let mut errors = crate::domain::ValidationErrors::default();
+    super::extract::given_once(pairs, &["limit", "offset"], &mut errors);
+    super::extract::given_once(pairs, also, &mut errors);
     let (mut limit, mut offset) = (super::dto::DEFAULT_LIMIT, 0u64);
     for (k, v) in pairs {
         let v = v.trim();
@@ -210,7 +216,7 @@ pub async fn task_history(
     PathTaskId(id): PathTaskId,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<EventsOut>, ApiError> {
-    let (limit, offset) = paging(&pairs)?;
+    let (limit, offset) = paging(&pairs, &[])?;
     let (events, total) = s
         .events
         .history(&s.owner, id, limit, offset)
@@ -235,7 +241,7 @@ pub async fn activity(
     State(s): State<AppState>,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<EventsOut>, ApiError> {
-    let (limit, offset) = paging(&pairs)?;
+    let (limit, offset) = paging(&pairs, &["event_type", "task_id"])?;
     let mut aq = crate::ports::ActivityQuery {
         limit,
         offset,
@@ -272,7 +278,7 @@ pub async fn notifications(
     State(s): State<AppState>,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<NotificationsOut>, ApiError> {
-    let (limit, offset) = paging(&pairs)?;
+    let (limit, offset) = paging(&pairs, &["unread"])?;
     let mut unread_only = false;
     for (k, v) in &pairs {
         if k == "unread" {
@@ -335,18 +341,38 @@ mod tests {
     #[test]
     fn event_lists_read_paging_as_the_task_list_does() {
         assert_eq!(
-            paging(&pairs(&[("limit", ""), ("offset", " 5 ")])).ok(),
+            paging(&pairs(&[("limit", ""), ("offset", " 5 ")]), &[]).ok(),
             Some((50, 5))
         );
-        assert_eq!(paging(&pairs(&[("limit", " 7")])).ok(), Some((7, 0)));
+        assert_eq!(paging(&pairs(&[("limit", " 7")]), &[]).ok(), Some((7, 0)));
         for bad in [
             ("limit", "0"),
             ("limit", "201"),
             ("limit", "1.5"),
             ("offset", "-1"),
         ] {
-            let e = paging(&pairs(&[bad])).expect_err(bad.1);
+            let e = paging(&pairs(&[bad]), &[]).expect_err(bad.1);
             assert_eq!(e.0[0].field, bad.0);
         }
+    }
+
+    #[test]
+    fn a_parameter_given_twice_is_refused_unless_one_is_empty() {
+        let fields = |p: &[(&str, &str)]| {
+            paging(&pairs(p), &["unread"])
+                .err()
+                .map(|e| e.0.into_iter().map(|f| f.field).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            fields(&[("limit", "5"), ("limit", "6")]),
+            Some(vec!["limit".into()])
+        );
+        assert_eq!(
+            fields(&[("unread", "1"), ("unread", "0")]),
+            Some(vec!["unread".into()])
+        );
+        // Empty values are absent; parameters the endpoint does not know are not checked.
+        assert_eq!(fields(&[("unread", "true"), ("unread", " ")]), None);
+        assert_eq!(fields(&[("_", "1"), ("_", "2")]), None);
     }
 }
