@@ -838,7 +838,7 @@ async fn a_reminder_fires_once_even_with_concurrent_schedulers_and_rearms_when_m
         let past = "2026-01-01T08:00:00Z";
         let mut ids = Vec::new();
         for i in 0..20 {
-            let (_, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": format!("r{i}"), "reminder_at": past, "due_date": "2026-01-01T09:00:00Z"})), &[]).await;
+            let (_, t) = call(&app, "POST", "/api/tasks", Some(json!({"title": format!("r{i}"), "reminder_at": past, "due_date": "2026-01-01T09:00:00Z", "timezone": "Europe/Paris"})), &[]).await;
             ids.push(t["id"].as_str().expect("id").to_string());
         }
         let (_, done) = call(
@@ -875,12 +875,16 @@ async fn a_reminder_fires_once_even_with_concurrent_schedulers_and_rearms_when_m
             (Some(20), Some(20)),
             "{url}"
         );
-        assert!(
-            n["notifications"][0]["message"]
-                .as_str()
-                .expect("msg")
-                .contains("is due")
-        );
+        // The text gives the due time in the task's own zone (09:00Z is 10:00 in Paris in
+        // January), carried to the consumer in the reminder event.
+        for note in n["notifications"].as_array().expect("notifications") {
+            let title = note["title"].as_str().expect("title");
+            assert_eq!(
+                note["message"],
+                format!("Reminder: \"{title}\" is due 2026-01-01 10:00 Europe/Paris"),
+                "{url}"
+            );
+        }
         assert!(
             !history(&app, done["id"].as_str().expect("id"))
                 .await
@@ -936,7 +940,15 @@ async fn a_reminder_fires_once_even_with_concurrent_schedulers_and_rearms_when_m
         assert_eq!(s, StatusCode::NO_CONTENT);
         let (_, n) = call(&app, "GET", "/api/notifications?unread=true", None, &[]).await;
         assert_eq!(n["total"], 19);
-        for (spelling, total) in [("TRUE", 19), ("Yes", 19), ("off", 20), ("0", 20)] {
+        // An empty value is absent, also when it repeats a real one.
+        for (spelling, total) in [
+            ("TRUE", 19),
+            ("Yes", 19),
+            ("off", 20),
+            ("0", 20),
+            ("true&unread=", 19),
+            ("&unread=true", 19),
+        ] {
             let uri = format!("/api/notifications?unread={spelling}");
             let (s, n) = call(&app, "GET", &uri, None, &[]).await;
             assert_eq!(
@@ -945,8 +957,11 @@ async fn a_reminder_fires_once_even_with_concurrent_schedulers_and_rearms_when_m
                 "{uri}"
             );
         }
-        let (s, _) = call(&app, "GET", "/api/notifications?unread=maybe", None, &[]).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        for bad in ["maybe", "true&unread=false"] {
+            let uri = format!("/api/notifications?unread={bad}");
+            let (s, _) = call(&app, "GET", &uri, None, &[]).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
+        }
         let unknown = "/api/notifications/00000000-0000-4000-8000-000000000000/read";
         let (s, body) = call(&app, "POST", unknown, None, &[]).await;
         assert_eq!(

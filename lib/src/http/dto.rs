@@ -291,6 +291,19 @@ pub fn parse_changes(map: &Map<String, Value>) -> Result<TaskChanges, Validation
     f.finish(changes)
 }
 
+/// The parameters of the task list (`parse_list_query` reads each of them).
+const LIST_PARAMS: [&str; 9] = [
+    "status",
+    "priority",
+    "tag",
+    "search",
+    "series_id",
+    "sort_by",
+    "sort_order",
+    "limit",
+    "offset",
+];
+
 /// Parses the list query string (empty values count as absent; unknown parameters are ignored,
 /// as cache-busting parameters are common).
 pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, ValidationErrors> {
@@ -299,24 +312,13 @@ pub fn parse_list_query(pairs: &[(String, String)]) -> Result<ListQuery, Validat
         ..ListQuery::default()
     };
     let mut errors = ValidationErrors::default();
-    super::extract::given_once(
-        pairs,
-        &[
-            "status",
-            "priority",
-            "tag",
-            "search",
-            "series_id",
-            "sort_by",
-            "sort_order",
-            "limit",
-            "offset",
-        ],
-        &mut errors,
-    );
+    let mut once = super::extract::OneValueEach::new(pairs);
     for (key, value) in pairs {
         let v = value.trim();
         if v.is_empty() {
+            continue;
+        }
+        if LIST_PARAMS.contains(&key.as_str()) && !once.readable(key, &mut errors) {
             continue;
         }
         let mut bad = |m: String| errors.push(key.as_str(), m);
@@ -417,7 +419,7 @@ pub struct TaskOut {
     pub recurrence_rule: Option<String>,
     /// `schedule` or `completion`.
     pub recurrence_anchor: AnchorName,
-    /// IANA time zone the recurrence is expanded in.
+    /// IANA time zone the recurrence is expanded in, and a reminder's text shows the due time in.
     pub timezone: String,
     /// The series of a recurring task (id of its first occurrence).
     #[schema(required = true)]
@@ -688,10 +690,12 @@ pub struct ListParams {
     status: Option<StatusName>,
     /// Only tasks with this priority.
     priority: Option<PriorityName>,
-    /// Only tasks with this tag (compared case-insensitively, in Unicode normal form C).
+    /// Only tasks with exactly this tag (case-sensitive; trimmed and compared in Unicode normal
+    /// form C, the length counted there).
     #[param(max_length = 150)]
     tag: Option<String>,
-    /// Case-insensitive text in title or description (`%` and `_` match literally).
+    /// Case-insensitive text in title or description (`%` and `_` match literally); the length
+    /// is counted after trimming.
     #[param(max_length = 200)]
     search: Option<String>,
     /// Only tasks of this recurring series.

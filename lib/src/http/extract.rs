@@ -189,18 +189,41 @@ fn is_quoted(s: &str) -> bool {
     s.len() >= 2 && s.starts_with('"') && s.ends_with('"') && !s[1..s.len() - 1].contains('"')
 }
 
-/// Refuses each of the `known` query parameters given more than once with a value
-/// (`?status=pending&status=completed`): every parameter takes one value, and keeping either one
-/// would answer a question the client did not ask. Empty values count as absent, as everywhere
-/// in the query string; parameters a handler does not know (cache-busters) are not checked.
-pub fn given_once(pairs: &[(String, String)], known: &[&str], errors: &mut ValidationErrors) {
-    for name in known {
-        let given = pairs
+/// One value per query parameter: a parameter an endpoint knows, given more than once with a
+/// value (`?status=pending&status=completed`), is refused, since keeping either value would
+/// answer a question the client did not ask. Empty values count as absent, as everywhere in the
+/// query string; parameters an endpoint does not know (cache-busters) are not checked.
+pub struct OneValueEach<'a> {
+    pairs: &'a [(String, String)],
+    refused: Vec<&'a str>,
+}
+
+impl<'a> OneValueEach<'a> {
+    pub fn new(pairs: &'a [(String, String)]) -> Self {
+        Self {
+            pairs,
+            refused: Vec::new(),
+        }
+    }
+
+    /// Whether the value of `name` (a parameter the endpoint knows) may be read: false for
+    /// every occurrence of a parameter given more than once, the first of which adds its one
+    /// error (so errors come in the order the parameters first appear, one per parameter).
+    pub fn readable(&mut self, name: &str, errors: &mut ValidationErrors) -> bool {
+        if self.refused.contains(&name) {
+            return false;
+        }
+        let mut given = self
+            .pairs
             .iter()
-            .filter(|(k, v)| k == name && !v.trim().is_empty())
-            .count();
-        if given > 1 {
-            errors.push(*name, "was given more than once; send one value");
+            .filter(|(k, v)| k == name && !v.trim().is_empty());
+        match (given.next(), given.next()) {
+            (Some((first, _)), Some(_)) => {
+                self.refused.push(first.as_str());
+                errors.push(name, "was given more than once; send one value");
+                false
+            }
+            _ => true,
         }
     }
 }

@@ -149,18 +149,22 @@ pub async fn list_tags(State(s): State<AppState>) -> Result<Json<TagsOut>, ApiEr
 
 /// Query parameters shared by the paged event-side lists, read as the task list reads them
 /// (values trimmed, empty ones absent).
-/// `limit` and `offset`, and each of `also` (the endpoint's other parameters) given at most once.
+/// `limit` and `offset`; each of them and of `also` (the endpoint's other parameters) given at
+/// most once (see [`super::extract::OneValueEach`]).
 fn paging(
     pairs: &[(String, String)],
     also: &[&str],
 ) -> Result<(u32, u64), crate::domain::ValidationErrors> {
     let mut errors = crate::domain::ValidationErrors::default();
-    super::extract::given_once(pairs, &["limit", "offset"], &mut errors);
-    super::extract::given_once(pairs, also, &mut errors);
+    let mut once = super::extract::OneValueEach::new(pairs);
     let (mut limit, mut offset) = (super::dto::DEFAULT_LIMIT, 0u64);
     for (k, v) in pairs {
         let v = v.trim();
         if v.is_empty() {
+            continue;
+        }
+        let known = k == "limit" || k == "offset" || also.contains(&k.as_str());
+        if known && !once.readable(k, &mut errors) {
             continue;
         }
         match k.as_str() {
@@ -281,11 +285,12 @@ pub async fn notifications(
     let (limit, offset) = paging(&pairs, &["unread"])?;
     let mut unread_only = false;
     for (k, v) in &pairs {
-        if k == "unread" {
+        // An empty value is absent, as everywhere in the query string.
+        if k == "unread" && !v.trim().is_empty() {
             // The spellings FastAPI (the spec's stack) accepts for a boolean, in any case.
             unread_only = match v.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => true,
-                "false" | "0" | "no" | "off" | "" => false,
+                "false" | "0" | "no" | "off" => false,
                 _ => return Err(FieldError::new("unread", "must be true or false").into()),
             };
         }
@@ -370,6 +375,21 @@ mod tests {
         assert_eq!(
             fields(&[("unread", "1"), ("unread", "0")]),
             Some(vec!["unread".into()])
+        );
+        // One error per repeated parameter, however often, and in the order parameters first
+        // appear.
+        assert_eq!(
+            fields(&[("limit", "0"), ("limit", "0"), ("limit", "0")]),
+            Some(vec!["limit".into()])
+        );
+        assert_eq!(
+            fields(&[
+                ("offset", "x"),
+                ("unread", "a"),
+                ("limit", "1"),
+                ("unread", "b")
+            ]),
+            Some(vec!["offset".into(), "unread".into()])
         );
         // Empty values are absent; parameters the endpoint does not know are not checked.
         assert_eq!(fields(&[("unread", "true"), ("unread", " ")]), None);
